@@ -1,0 +1,58 @@
+/**
+ * `npm run step NN -- worker`: a worker in this terminal until Ctrl-C.
+ *
+ * @module
+ */
+import type { StepInstance } from "../../step.ts";
+import { clock } from "../terminal.ts";
+
+export interface WorkerCommandOptions {
+  readonly concurrency?: number;
+  readonly pollIntervalMs?: number;
+}
+
+/**
+ * Runs until SIGINT or SIGTERM. The first signal stops claiming and waits for
+ * running jobs; a second one exits at once (jobs still running are then the
+ * step's crash story).
+ */
+export async function runWorkerCommand(
+  instance: StepInstance,
+  options: WorkerCommandOptions,
+): Promise<void> {
+  const { events } = instance;
+  events.on("started", (e) =>
+    console.log(`${clock(e.at)}  ${e.workerId}  ▶ job ${e.jobId} ${e.name}`),
+  );
+  events.on("finished", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ✓ job ${e.jobId} ${e.name} (${e.durationMs.toFixed(1)} ms)`,
+    ),
+  );
+  events.on("failed", (e) =>
+    console.log(`${clock(e.at)}  ${e.workerId}  ✗ job ${e.jobId} ${e.name}: ${e.error}`),
+  );
+  events.on("workerError", (e) =>
+    console.error(`${clock(e.at)}  ${e.workerId}  ! ${e.error} (retrying)`),
+  );
+
+  const worker = instance.startWorker(options);
+  console.log(
+    `Step ${instance.step.id} worker ${worker.id} running with ${options.concurrency ?? 1} slot(s) in schema/prefix ${instance.namespace}. Ctrl-C to stop.`,
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      console.log(
+        `\n${signal}: finishing running jobs, then stopping (send again to exit at once)…`,
+      );
+      process.once("SIGINT", () => process.exit(130));
+      process.once("SIGTERM", () => process.exit(143));
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await worker.stop();
+  console.log("Worker stopped.");
+}

@@ -1,0 +1,150 @@
+/**
+ * `npm run step`: the workshop's command line. It knows nothing about any
+ * particular step: it finds them with {@link loadSteps} and talks to them
+ * only through the {@link Step} contract.
+ *
+ * @module
+ */
+import { workshopJobs } from "../jobs/catalog.ts";
+import type { RunContext, Step, StepInstance } from "../step.ts";
+import { findStep, loadSteps } from "../step-directory.ts";
+import { runDiffCommand } from "./commands/diff.ts";
+import { parseEnqueueArguments, runEnqueueCommand } from "./commands/enqueue.ts";
+import { runStatsCommand } from "./commands/stats.ts";
+import { runWorkerCommand } from "./commands/worker.ts";
+import { opener, openStep, type ServiceUrls } from "./connect.ts";
+import { integerFlag, parseFlags } from "./parse.ts";
+import { runMain } from "./run-main.ts";
+import { saveResults } from "./save-results.ts";
+import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
+import { UsageError } from "./usage-error.ts";
+
+async function main(argv: readonly string[]): Promise<number> {
+  const steps = await loadSteps();
+  const [first, command = "story", ...rest] = argv;
+  if (first === undefined || first === "list") {
+    console.log(topUsage(steps));
+    return 0;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    console.log(topUsage(steps));
+    return 0;
+  }
+  const step = findStep(steps, first);
+  if (!step) throw new UsageError(`Unknown step ${JSON.stringify(first)}.`, topUsage(steps));
+  if (command === "--help" || command === "-h" || command === "help") {
+    console.log(stepUsage(step));
+    return 0;
+  }
+  return runCommand(steps, step, command, rest);
+}
+
+async function runCommand(
+  steps: readonly Step[],
+  step: Step,
+  command: string,
+  args: readonly string[],
+): Promise<number> {
+  const n = step.id;
+  const urls: ServiceUrls = {};
+  const withInstance = async (work: (instance: StepInstance) => Promise<void>) => {
+    const instance = await openStep(step, urls);
+    try {
+      await work(instance);
+    } finally {
+      await instance.close();
+    }
+  };
+
+  switch (command) {
+    case "story":
+    case "bench": {
+      const usage = command === "story" ? COMMAND_USAGE.story(n) : COMMAND_USAGE.bench(n);
+      const parsed = parseFlags(
+        args,
+        command === "bench" ? { quick: { type: "boolean" } } : {},
+        usage,
+        0,
+      );
+      if (parsed.flags.help) return printed(usage);
+      const context: RunContext = {
+        open: opener(steps, step, urls),
+        out: { line: (text = "") => console.log(text) },
+        quick: parsed.flags.quick === true,
+        saveResults: (benchmark, settings, results) =>
+          saveResults(urls, benchmark, parsed.flags.quick === true, settings, results),
+      };
+      await (command === "story" ? step.story(context) : step.benchmark(context));
+      return 0;
+    }
+    case "worker": {
+      const usage = COMMAND_USAGE.worker(n);
+      const spec = {
+        concurrency: { type: "string" },
+        "poll-interval": { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      const concurrency = integerFlag(parsed, "concurrency", usage, 1, 1000);
+      const pollIntervalMs = integerFlag(parsed, "poll-interval", usage, 1, 600_000);
+      await withInstance((instance) => runWorkerCommand(instance, { concurrency, pollIntervalMs }));
+      return 0;
+    }
+    case "enqueue": {
+      const registry = workshopJobs();
+      const usage = COMMAND_USAGE.enqueue(
+        n,
+        registry
+          .definitions()
+          .map(
+            (job) =>
+              `  ${job.name.padEnd(18)} ${job.description}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
+          ),
+      );
+      const parsed = parseFlags(args, { count: { type: "string" } }, usage, 2);
+      if (parsed.flags.help) return printed(usage);
+      const { name, args: jobArgs } = parseEnqueueArguments(
+        registry,
+        parsed.positionals[0],
+        parsed.positionals[1],
+        usage,
+      );
+      const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
+      await withInstance((instance) => runEnqueueCommand(instance, name, jobArgs, count));
+      return 0;
+    }
+    case "stats": {
+      const usage = COMMAND_USAGE.stats(n);
+      const parsed = parseFlags(args, { json: { type: "boolean" } }, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      await withInstance((instance) => runStatsCommand(instance, parsed.flags.json === true));
+      return 0;
+    }
+    case "reset": {
+      const usage = COMMAND_USAGE.reset(n);
+      if (parseFlags(args, {}, usage, 0).flags.help) return printed(usage);
+      await withInstance(async (instance) => {
+        await instance.reset();
+        console.log(`Step ${n}: every job deleted, tables recreated (${instance.namespace}).`);
+      });
+      return 0;
+    }
+    case "diff": {
+      const usage = COMMAND_USAGE.diff(n);
+      if (parseFlags(args, {}, usage, 0).flags.help) return printed(usage);
+      return runDiffCommand(
+        step,
+        step.buildsOn === null ? undefined : findStep(steps, step.buildsOn),
+      );
+    }
+    default:
+      throw new UsageError(`Unknown command ${JSON.stringify(command)}.`, stepUsage(step));
+  }
+}
+
+function printed(text: string): number {
+  console.log(text);
+  return 0;
+}
+
+runMain(() => main(process.argv.slice(2)));

@@ -1,0 +1,31 @@
+/**
+ * Saving a benchmark's results with the environment they were measured in.
+ *
+ * @module
+ */
+import { relative } from "node:path";
+import { describeEnvironment, environmentLines } from "../bench/environment.ts";
+import { writeResults } from "../bench/results-file.ts";
+import { REPO_ROOT } from "../paths.ts";
+import type { ServiceUrls } from "./connect.ts";
+
+export async function saveResults(
+  urls: ServiceUrls,
+  benchmark: string,
+  quick: boolean,
+  settings: object,
+  results: unknown,
+): Promise<void> {
+  const environment = await describeEnvironment(urls.databaseUrl ?? null, urls.redisUrl ?? null);
+  const path = await writeResults({
+    benchmark,
+    finishedAt: new Date().toISOString(),
+    quick,
+    environment,
+    settings,
+    results,
+  });
+  console.log("");
+  for (const line of environmentLines(environment)) console.log(line);
+  console.log(`Results: ${relative(REPO_ROOT, path)}`);
+}

@@ -1,0 +1,16 @@
+/**
+ * A command line the CLI cannot make sense of. It prints one line, the
+ * usage, and exits with code 2 (the convention for usage errors).
+ *
+ * @module
+ */
+export class UsageError extends Error {
+  override name = "UsageError";
+  constructor(
+    message: string,
+    /** The usage text of the command that was misused. */
+    readonly usage: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Every usage text of `npm run step`, in one place so they stay consistent.
+ *
+ * @module
+ */
+import { type Step, stepFolder } from "../step.ts";
+
+export function topUsage(steps: readonly Step[]): string {
+  return [
+    "Usage: npm run step                      list the steps",
+    "       npm run step NN                   run step NN's story (10–30 s)",
+    "       npm run step NN -- <command>      see `npm run step NN -- --help`",
+    "       npm run bench [-- --quick]        every step on the standard scenarios",
+    "       npm run services [-- stop]        the local PostgreSQL / Redis servers",
+    "",
+    "Steps:",
+    ...steps.map((step) => `  ${step.id}  ${step.title}`),
+  ].join("\n");
+}
+
+export function stepUsage(step: Step): string {
+  const n = step.id;
+  return [
+    `Step ${stepFolder(step)}: ${step.title}`,
+    "",
+    `Usage: npm run step ${n} [-- <command> [options]]`,
+    "",
+    "Commands:",
+    "  (none) | story   run the story: what this step does and what is still wrong",
+    "  worker           run a worker until Ctrl-C        [--concurrency N] [--poll-interval MS]",
+    "  enqueue          enqueue jobs                     <JobName> [json-args] [--count N]",
+    "  stats            jobs per state                   [--json]",
+    "  bench            this step's own benchmark        [--quick]",
+    "  reset            delete this step's jobs and recreate its tables",
+    "  diff             the code diff against the step it builds on",
+    "",
+    `Each command has --help, e.g. npm run step ${n} -- enqueue --help`,
+  ].join("\n");
+}
+
+export const COMMAND_USAGE = {
+  story: (n: string) =>
+    `Usage: npm run step ${n} [-- story]\n\nRuns the step's story in the terminal and exits.`,
+  worker: (n: string) =>
+    [
+      `Usage: npm run step ${n} -- worker [--concurrency N] [--poll-interval MS]`,
+      "",
+      "Runs a worker in this terminal until Ctrl-C (SIGINT) or SIGTERM, then finishes",
+      "the jobs it is running and exits. Enqueue from another terminal.",
+      "",
+      "  --concurrency N      jobs run at once (default 1)",
+      "  --poll-interval MS   wait between empty polls, for steps that poll (default 100)",
+    ].join("\n"),
+  enqueue: (n: string, jobs: readonly string[]) =>
+    [
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args] [--count N]`,
+      "",
+      "Enqueues a job; json-args is one JSON value (quote it for your shell).",
+      `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
+      "",
+      "  --count N   enqueue N copies (default 1)",
+      "",
+      "Jobs:",
+      ...jobs,
+    ].join("\n"),
+  stats: (n: string) =>
+    `Usage: npm run step ${n} -- stats [--json]\n\nPrints how many jobs are in each state.`,
+  bench: (n: string) =>
+    `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
+  reset: (n: string) =>
+    `Usage: npm run step ${n} -- reset\n\nDeletes this step's jobs and recreates its tables.`,
+  diff: (n: string) =>
+    `Usage: npm run step ${n} -- diff\n\nShows what this step changed in the code of the step it builds on.`,
+} as const;

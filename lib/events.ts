@@ -1,0 +1,58 @@
+/**
+ * Job lifecycle events: what the stories print, what tests wait for and what
+ * benchmarks time. They are in-process notifications, not part of any
+ * queue's design — a worker in another process is observed through the
+ * database instead.
+ *
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { performance } from "node:perf_hooks";
+
+export interface JobEventBase {
+  readonly jobId: string;
+  readonly name: string;
+  /** Milliseconds since the Unix epoch, with sub-millisecond precision. */
+  readonly at: number;
+}
+
+/** Every event, by name, with its payload. */
+export interface JobEventMap {
+  /** The job is stored and visible to workers (its transaction committed). */
+  enqueued: JobEventBase;
+  /** A worker is about to call `perform`. */
+  started: JobEventBase & { readonly workerId: string };
+  /** `perform` returned and the worker recorded it. */
+  finished: JobEventBase & { readonly workerId: string; readonly durationMs: number };
+  /** `perform` threw, the job was unknown or its arguments unreadable, and the worker recorded it. */
+  failed: JobEventBase & { readonly workerId: string; readonly error: string };
+  /** A worker's own query failed (the server went away, say); it waits and tries again. */
+  workerError: { readonly workerId: string; readonly error: string; readonly at: number };
+}
+
+export type JobEventName = keyof JobEventMap;
+
+/** A precise wall-clock timestamp for {@link JobEventBase.at}. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A typed event emitter for {@link JobEventMap}. */
+export class JobEvents {
+  readonly #emitter = new EventEmitter();
+
+  constructor() {
+    // Tests and benchmarks may attach many waiters at once; that is not a leak.
+    this.#emitter.setMaxListeners(0);
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<E extends JobEventName>(event: E, listener: (payload: JobEventMap[E]) => void): () => void {
+    this.#emitter.on(event, listener);
+    return () => this.#emitter.off(event, listener);
+  }
+
+  emit<E extends JobEventName>(event: E, payload: JobEventMap[E]): void {
+    this.#emitter.emit(event, payload);
+  }
+}

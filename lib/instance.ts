@@ -1,0 +1,66 @@
+/**
+ * Assembling a {@link StepInstance} from a step's parts.
+ *
+ * What every step does the same way — `enqueue` as a batch of one, the
+ * `enqueued` event after the write is visible — is written here once; the
+ * step supplies only what its lesson is about.
+ *
+ * @module
+ */
+import type { Redis } from "ioredis";
+import { JobEvents, now } from "./events.ts";
+import type { JsonValue } from "./jobs/arguments.ts";
+import type { Database } from "./postgres/database.ts";
+import type { NewJob, Step, StepInstance, Worker, WorkerOptions } from "./step.ts";
+
+/** The parts of an instance that differ between steps. */
+export interface InstanceParts {
+  readonly step: Step;
+  readonly namespace: string;
+  readonly database?: Database;
+  readonly redis?: Redis;
+  /** Stores the jobs (all or nothing) and returns their ids; visible to workers when it resolves. */
+  insertJobs(jobs: readonly NewJob[]): Promise<string[]>;
+  startWorker(events: JobEvents, options: WorkerOptions): Worker;
+  counts(): Promise<Readonly<Record<string, number>>>;
+  fillHistory(count: number): Promise<void>;
+  statementsSent(): number;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function assembleInstance(parts: InstanceParts): StepInstance {
+  const events = new JobEvents();
+  async function enqueueMany(jobs: readonly NewJob[]): Promise<string[]> {
+    const ids = await parts.insertJobs(jobs);
+    const at = now();
+    ids.forEach((jobId, index) => {
+      events.emit("enqueued", { jobId, name: jobs[index]?.name ?? "", at });
+    });
+    return ids;
+  }
+  return {
+    step: parts.step,
+    namespace: parts.namespace,
+    database: parts.database,
+    redis: parts.redis,
+    events,
+    enqueueMany,
+    async enqueue(name: string, args?: JsonValue) {
+      const [id] = await enqueueMany([{ name, args: args === undefined ? {} : args }]);
+      if (id === undefined) throw new Error("The queue stored no job and reported no error.");
+      return id;
+    },
+    startWorker: (options = {}) => parts.startWorker(events, options),
+    counts: () => parts.counts(),
+    fillHistory: (count) => parts.fillHistory(count),
+    statementsSent: () => parts.statementsSent(),
+    reset: () => parts.reset(),
+    close: () => parts.close(),
+  };
+}
+
+/** The namespace (Postgres schema, Redis key prefix) a step uses unless told otherwise. */
+export function defaultNamespace(step: Pick<Step, "id">): string {
+  return `step_${step.id}`;
+}

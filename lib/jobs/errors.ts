@@ -1,0 +1,60 @@
+/**
+ * Errors about jobs themselves: what was asked to run, and with what.
+ * Each message says what went wrong and what to do about it.
+ *
+ * @module
+ */
+
+/** Arguments that would not survive a JSON round trip. Nothing was stored. */
+export class InvalidArgumentsError extends Error {
+  override name = "InvalidArgumentsError";
+  constructor(
+    /** Where in the arguments the problem is, e.g. `arguments.user.createdAt`. */
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`Job arguments are not JSON at ${path}: ${reason}. Nothing was enqueued.`);
+  }
+}
+
+/** Serialized arguments over `MAX_ARGUMENTS_BYTES`. Nothing was stored. */
+export class ArgumentsTooLargeError extends Error {
+  override name = "ArgumentsTooLargeError";
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      `Job arguments are ${bytes} bytes of JSON, over the limit of ${limit}. Pass an id and load the data in the job instead. Nothing was enqueued.`,
+    );
+  }
+}
+
+/** Stored arguments that are no longer valid JSON (edited or damaged in the database). */
+export class CorruptArgumentsError extends Error {
+  override name = "CorruptArgumentsError";
+  constructor(
+    readonly jobId: string,
+    parserMessage: string,
+  ) {
+    super(
+      `Job ${jobId} has stored arguments that are not valid JSON (${parserMessage}); it cannot run.`,
+    );
+  }
+}
+
+/**
+ * A job name that is not in the worker's registry. The worker refuses to run
+ * it and records the job as failed; see `JobRegistry` for why.
+ */
+export class UnknownJobError extends Error {
+  override name = "UnknownJobError";
+  constructor(
+    readonly jobName: string,
+    known: readonly string[],
+  ) {
+    super(
+      `Unknown job ${JSON.stringify(jobName)}: this worker only runs registered jobs (${known.join(", ") || "none"}). Register it with the worker's JobRegistry, or check the name.`,
+    );
+  }
+}

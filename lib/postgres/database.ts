@@ -1,0 +1,148 @@
+/**
+ * A connection pool to PostgreSQL that lives in one schema and counts the
+ * statements it sends.
+ *
+ * Every step keeps its tables in a schema of its own (`step_01`, …; tests use
+ * one per test file) by setting `search_path` when a connection opens. The
+ * steps' SQL then says `jobs`, not `step_01.jobs`, and two steps — or two test
+ * files — never see each other's rows.
+ *
+ * The statement counter exists for one benchmark: how many statements an
+ * idle worker sends per second. Counting on the client is exact for the
+ * worker being measured; `pg_stat_statements` would count the whole server
+ * and needs a server setting most machines don't have.
+ *
+ * @module
+ */
+import pg from "pg";
+
+/** Anything that can run a statement: the pool, or one connection inside a transaction. */
+export interface Sql {
+  query<Row extends object = Record<string, unknown>>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<Row[]>;
+}
+
+export interface DatabaseOptions {
+  /** Connection string, e.g. `postgres://postgres:postgres@127.0.0.1:54329/postgres`. */
+  readonly url: string;
+  /** The schema this pool works in; created by {@link Database.applySchema}. */
+  readonly schema: string;
+  /** Most connections the pool opens at once. */
+  readonly poolSize?: number;
+  /** Shown in `pg_stat_activity.application_name`, so you can tell the connections apart. */
+  readonly applicationName?: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** One pool, one schema. */
+export class Database implements Sql {
+  readonly schema: string;
+  readonly pool: pg.Pool;
+  #statementsSent = 0;
+
+  constructor(options: DatabaseOptions) {
+    if (!SCHEMA_NAME.test(options.schema)) {
+      throw new Error(
+        `Invalid schema name ${JSON.stringify(options.schema)}: use lowercase letters, digits and '_'.`,
+      );
+    }
+    this.schema = options.schema;
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      application_name: options.applicationName ?? "background-jobs",
+      options: `-c search_path=${options.schema}`,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle connection that the server drops (a restart, an admin's
+    // pg_terminate_backend) emits 'error' on the pool; without a listener
+    // Node would crash the process. The pool already discards that connection
+    // and the next query opens a new one, so there is nothing else to do.
+    this.pool.on("error", () => {});
+  }
+
+  /** Statements sent through this pool so far. */
+  get statementsSent(): number {
+    return this.#statementsSent;
+  }
+
+  async query<Row extends object = Record<string, unknown>>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<Row[]> {
+    this.#statementsSent++;
+    const result = await this.pool.query<Row>(text, values ? [...values] : undefined);
+    return result.rows;
+  }
+
+  /**
+   * Runs `work` inside BEGIN … COMMIT on one connection, rolling back if it
+   * throws. The connection is held for as long as `work` runs — which is
+   * exactly what some steps get wrong on purpose.
+   */
+  async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    // A connection the server drops while we hold it (a restart, an admin's
+    // pg_terminate_backend) emits 'error' on the client, and an unhandled
+    // 'error' event ends the process. The query in flight rejects as well,
+    // and that is where the failure is handled; here we only mark the
+    // connection as not to be reused.
+    let broken = false;
+    const markBroken = () => {
+      broken = true;
+    };
+    client.on("error", markBroken);
+    const tx: Sql = {
+      query: async <Row extends object>(text: string, values?: readonly unknown[]) => {
+        this.#statementsSent++;
+        const result = await client.query<Row>(text, values ? [...values] : undefined);
+        return result.rows;
+      },
+    };
+    try {
+      await tx.query("BEGIN");
+      const result = await work(tx);
+      await tx.query("COMMIT");
+      return result;
+    } catch (error) {
+      await tx.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      // A connection that broke, or whose ROLLBACK failed, is in an unknown
+      // state; destroy it instead of handing it to the next caller.
+      client.off("error", markBroken);
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Creates the schema if needed and runs `ddl` (a step's `schema.sql`) in it.
+   * An advisory lock serialises two processes doing this at the same moment,
+   * which `CREATE … IF NOT EXISTS` alone does not (both can pass the check).
+   */
+  async applySchema(ddl: string): Promise<void> {
+    await this.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.schema]);
+      await tx.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await tx.query(`SET LOCAL search_path TO ${this.schema}`);
+      await tx.query(ddl);
+    });
+  }
+
+  /** Drops the schema and everything in it. */
+  async dropSchema(): Promise<void> {
+    await this.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.schema]);
+      await tx.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

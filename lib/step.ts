@@ -1,0 +1,169 @@
+/**
+ * The contract between a step and everything that uses it.
+ *
+ * A step folder exports one {@link Step}. The CLI, the contract suite, the
+ * stories and the benchmarks only ever talk to a step through this object, so
+ * adding a lesson is adding a folder and one line to `steps/index.ts`.
+ *
+ * @module
+ */
+import type { Redis } from "ioredis";
+import type { JobEvents } from "./events.ts";
+import type { JsonValue } from "./jobs/arguments.ts";
+import type { JobRegistry } from "./jobs/registry.ts";
+import type { Database } from "./postgres/database.ts";
+
+/**
+ * What a queue can promise. A step lists the ones it keeps; the contract
+ * suite holds it to exactly those, and demonstrates the failure of each one it
+ * does not list (where a deterministic demonstration exists).
+ */
+export const GUARANTEES = {
+  everyJobRuns: "Every enqueued job runs, once, with one healthy worker",
+  noDuplicatesWithHealthyWorkers: "No job runs twice while several healthy workers share the queue",
+  lowLatencyPickup: "A new job is picked up at once, not at the next poll",
+  noTransactionWhileRunning: "No database transaction or connection is held while a job runs",
+  survivesWorkerCrash: "A job whose worker crashes mid-run is run again, not lost",
+  deadWorkersNoticed: "Workers that die are noticed",
+  retries: "Failed jobs are retried with backoff, then kept in a dead queue",
+  priorities: "Urgent jobs and named queues are served first",
+  scheduledJobs: "Jobs can be scheduled for later",
+  recovery: "Jobs of dead workers are recovered automatically",
+} as const;
+
+export type Guarantee = keyof typeof GUARANTEES;
+
+/** Where a step keeps its jobs. */
+export type Backend = "postgres" | "redis";
+
+/** Everything a step needs to connect: URLs and a namespace of its own. */
+export interface OpenOptions {
+  /** PostgreSQL connection string (required by `postgres` steps). */
+  readonly databaseUrl?: string;
+  /** Redis connection string (required by `redis` steps). */
+  readonly redisUrl?: string;
+  /**
+   * The Postgres schema / Redis key prefix. Defaults to `step_<id>`; tests pass
+   * one per test file so files can run in parallel.
+   */
+  readonly namespace?: string;
+  /** Most database connections the step's pool opens. */
+  readonly poolSize?: number;
+}
+
+/** Points in a worker's loop where a test or story can pause it to choose an interleaving. */
+export interface WorkerHooks {
+  /** A job was chosen, and has not started running yet. */
+  afterPick?(jobId: string, workerId: string): Promise<void> | void;
+}
+
+/** How to run a worker. Steps may accept more, in a type of their own. */
+export interface WorkerOptions {
+  /** Jobs this worker may run (the allowlist). Defaults to the workshop jobs. */
+  readonly registry?: JobRegistry;
+  /** How many jobs it runs at once. */
+  readonly concurrency?: number;
+  /** How long to wait between polls that found nothing, for steps that poll. */
+  readonly pollIntervalMs?: number;
+  /** A name for logs; defaults to `host:pid:n`. */
+  readonly name?: string;
+  readonly hooks?: WorkerHooks;
+}
+
+/** A worker running in this process. */
+export interface Worker {
+  readonly id: string;
+  /** Stops taking new jobs, waits for the running ones, and resolves when done. */
+  stop(): Promise<void>;
+}
+
+/** A job to enqueue. */
+export interface NewJob {
+  readonly name: string;
+  readonly args?: JsonValue;
+}
+
+/** A step opened against real services. */
+export interface StepInstance {
+  readonly step: Step;
+  /** The schema / key prefix this instance lives in. */
+  readonly namespace: string;
+  /** Lifecycle events of jobs enqueued and run through this instance. */
+  readonly events: JobEvents;
+  /**
+   * The step's pool, for Postgres steps: stories show query plans and
+   * `pg_stat_activity` with it, tests look at rows. The queue's own
+   * operations are the methods below.
+   */
+  readonly database?: Database;
+  /** The step's Redis connection (keys under {@link namespace}), for Redis steps. */
+  readonly redis?: Redis;
+  /** Stores one job and returns its id. Arguments are checked first (see `serializeArguments`). */
+  enqueue(name: string, args?: JsonValue): Promise<string>;
+  /** Stores many jobs in one round trip; all or nothing. */
+  enqueueMany(jobs: readonly NewJob[]): Promise<string[]>;
+  /** Starts a worker in this process. */
+  startWorker(options?: WorkerOptions): Worker;
+  /** How many jobs are in each state, in the step's own words, e.g. `{ pending: 3, finished: 10 }`. */
+  counts(): Promise<Readonly<Record<string, number>>>;
+  /** Adds `count` already-finished jobs, as months of use would (for the history benchmark). */
+  fillHistory(count: number): Promise<void>;
+  /** Statements (or Redis commands) sent to the server by this instance so far. */
+  statementsSent(): number;
+  /** Deletes every job of this step and recreates its tables. */
+  reset(): Promise<void>;
+  /** Closes connections. Stop workers first. */
+  close(): Promise<void>;
+}
+
+/** Output a story or benchmark writes to; the CLI passes the terminal. */
+export interface Output {
+  line(text?: string): void;
+}
+
+/** How a story or benchmark opens a step: its own namespace, pool size, or another step to compare with. */
+export interface OpenRequest {
+  /** Which step to open, by id; defaults to the step running the story or benchmark. */
+  readonly step?: string;
+  readonly namespace?: string;
+  readonly poolSize?: number;
+}
+
+/** What a step's story and benchmark get to work with. */
+export interface RunContext {
+  /** Opens a step against the services the CLI resolved. The caller closes it. */
+  readonly open: (request?: OpenRequest) => Promise<StepInstance>;
+  readonly out: Output;
+  /** `--quick`: a run of seconds, for CI. */
+  readonly quick: boolean;
+  /**
+   * Stores a benchmark's results as JSON with the machine, versions and
+   * settings they were measured with, and prints where.
+   */
+  readonly saveResults: (benchmark: string, settings: object, results: unknown) => Promise<void>;
+}
+
+/** A lesson: who it is, what it promises, and how to open it. */
+export interface Step {
+  /** Two digits: `"01"`. */
+  readonly id: string;
+  /** The folder name without the number: `"naive-poll"`. */
+  readonly slug: string;
+  /** One line, shown by `npm run step`. */
+  readonly title: string;
+  /** The id of the step this one improves on, or `null`. */
+  readonly buildsOn: string | null;
+  readonly backend: Backend;
+  /** The guarantees this step keeps; the contract suite enforces exactly these. */
+  readonly guarantees: readonly Guarantee[];
+  open(options: OpenOptions): Promise<StepInstance>;
+  /** `npm run step NN`: the 10–30 s demonstration. */
+  story(context: RunContext): Promise<void>;
+  /** `npm run step NN -- bench`: the scenario this lesson exists for. */
+  benchmark(context: RunContext): Promise<void>;
+}
+
+/** The folder name of a step, e.g. `01-naive-poll`. */
+export function stepFolder(step: Pick<Step, "id" | "slug">): string {
+  return `${step.id}-${step.slug}`;
+}

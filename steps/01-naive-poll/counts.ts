@@ -1,0 +1,33 @@
+/**
+ * How many jobs are in each state, and history for the benchmark.
+ *
+ * @module
+ */
+import type { Sql } from "../../lib/postgres/database.ts";
+
+/** In step 01 a job is `waiting` (not finished), `finished`, or `failed` (finished with an error). */
+export async function countJobs(sql: Sql): Promise<Record<string, number>> {
+  const [row] = await sql.query<{ waiting: number; finished: number; failed: number }>(
+    `SELECT count(*) FILTER (WHERE finished_at IS NULL)::int AS waiting,
+            count(*) FILTER (WHERE finished_at IS NOT NULL AND error IS NULL)::int AS finished,
+            count(*) FILTER (WHERE error IS NOT NULL)::int AS failed
+     FROM jobs`,
+  );
+  return { waiting: row?.waiting ?? 0, finished: row?.finished ?? 0, failed: row?.failed ?? 0 };
+}
+
+/**
+ * Inserts `count` jobs that finished long ago, in one statement, then
+ * refreshes the planner's statistics as autovacuum eventually would (so the
+ * plan measured is the one a real table with this history gets).
+ */
+export async function insertFinishedJobs(sql: Sql, count: number): Promise<void> {
+  if (count <= 0) return;
+  await sql.query(
+    `INSERT INTO jobs (name, arguments, finished_at, created_at)
+     SELECT 'Noop', '{}', now() - interval '1 day', now() - interval '1 day'
+     FROM generate_series(1, $1)`,
+    [count],
+  );
+  await sql.query("ANALYZE jobs");
+}

@@ -1,0 +1,48 @@
+/**
+ * Step 01 — the naive poll: one `jobs` table, a worker that polls it every
+ * 100 ms and runs each job inside a transaction. The talk's first SimpleJob.
+ *
+ * @module
+ */
+import { assembleInstance } from "../../lib/instance.ts";
+import { openStepDatabase } from "../../lib/postgres/step-database.ts";
+import type { Step } from "../../lib/step.ts";
+import { runBenchmark } from "./bench.ts";
+import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { insertJobs } from "./enqueue.ts";
+import { runStory } from "./story.ts";
+import { startPollingWorker } from "./worker.ts";
+
+export const step: Step = {
+  id: "01",
+  slug: "naive-poll",
+  title: "Naive poll: one jobs table, polled every 100 ms",
+  buildsOn: null,
+  backend: "postgres",
+  // Only this: with one worker every job runs once. Two workers run the same
+  // job (nothing locks it), pickup waits for the poll, and a running job holds
+  // a transaction open. The contract suite demonstrates each.
+  guarantees: ["everyJobRuns"],
+
+  async open(options) {
+    const { database, recreate } = await openStepDatabase(
+      step,
+      options,
+      new URL("./schema.sql", import.meta.url),
+    );
+    return assembleInstance({
+      step: step,
+      namespace: database.schema,
+      database,
+      insertJobs: (jobs) => insertJobs(database, jobs),
+      startWorker: (events, workerOptions) => startPollingWorker(database, events, workerOptions),
+      counts: () => countJobs(database),
+      fillHistory: (count) => insertFinishedJobs(database, count),
+      statementsSent: () => database.statementsSent,
+      reset: recreate,
+      close: () => database.close(),
+    });
+  },
+  story: runStory,
+  benchmark: runBenchmark,
+};

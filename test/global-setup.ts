@@ -1,0 +1,194 @@
+/**
+ * The vitest global setup: finds the PostgreSQL and Redis the tests run against, once per run,
+ * and hands their URLs to the test files (`testDatabaseUrl()` / `testRedisUrl()` in
+ * `test/services.ts`). Real servers only, never mocks; in this order:
+ *
+ * 1. `DATABASE_URL` / `REDIS_URL`, when set: the user's own servers.
+ * 2. Docker, through testcontainers, when a container runtime answers: throwaway servers, gone
+ *    after the run, whatever the tests left in them.
+ * 3. The project's local servers (`lib/services/`): the embedded PostgreSQL and the
+ *    `redis-server` on the PATH. They are shared with the CLI, so the teardown stops only
+ *    those this setup started.
+ *
+ * Each choice is made per service: REDIS_URL set and DATABASE_URL not gives your Redis and a
+ * PostgreSQL from Docker (or the embedded one).
+ *
+ * @module
+ */
+import type { TestProject } from "vitest/node";
+import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from "../lib/services/embedded-postgres.ts";
+import {
+  PostgresUnavailableError,
+  RedisUnavailableError,
+  reasonOf,
+} from "../lib/services/errors.ts";
+import { pingPostgres } from "../lib/services/postgres-probe.ts";
+import { redactUrl } from "../lib/services/redact-url.ts";
+import { pingRedis } from "../lib/services/redis-probe.ts";
+import { ensureRedisServer, stopRedisServer } from "../lib/services/redis-server.ts";
+import { withTimeout } from "../lib/services/with-timeout.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    redisUrl: string;
+  }
+}
+
+/** A server for this test run: where it is, what to call it, and how to clean up after it. */
+interface TestServer {
+  url: string;
+  /** For the one line that says which servers the tests use. */
+  description: string;
+  stop: () => Promise<void>;
+}
+
+/** Images for the containers, the same as in `docker-compose.yml`. */
+const POSTGRES_IMAGE = "postgres:16";
+const REDIS_IMAGE = "redis:7";
+
+/** How long a server named by DATABASE_URL / REDIS_URL gets to answer. */
+const OVERRIDE_ANSWER_TIMEOUT_MS = 5000;
+
+/**
+ * How long we let Docker take to say whether it is there. Without a runtime, testcontainers
+ * fails in milliseconds; a Docker daemon that hangs must not hang the tests with it.
+ */
+const CONTAINER_RUNTIME_TIMEOUT_MS = 10_000;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const databaseOverride = process.env.DATABASE_URL || undefined;
+  const redisOverride = process.env.REDIS_URL || undefined;
+  const useDocker =
+    (databaseOverride === undefined || redisOverride === undefined) &&
+    (await containerRuntimeAnswers());
+
+  // Both at once (a container takes seconds); if one fails, the other is stopped.
+  const { postgres, redis } = await startBoth(
+    databaseOverride
+      ? userServer("DATABASE_URL", databaseOverride)
+      : useDocker
+        ? postgresContainer()
+        : embeddedPostgres(),
+    redisOverride
+      ? userServer("REDIS_URL", redisOverride)
+      : useDocker
+        ? redisContainer()
+        : localRedisServer(),
+  );
+
+  project.provide("databaseUrl", postgres.url);
+  project.provide("redisUrl", redis.url);
+  console.log(`Tests use PostgreSQL: ${postgres.description}; Redis: ${redis.description}.`);
+
+  return async () => {
+    await Promise.all([postgres.stop(), redis.stop()]);
+  };
+}
+
+/**
+ * A server named by DATABASE_URL / REDIS_URL, checked once here: if it does not answer, one
+ * clear error now beats every test failing on its own with a connection error.
+ */
+async function userServer(
+  variable: "DATABASE_URL" | "REDIS_URL",
+  url: string,
+): Promise<TestServer> {
+  const ping = variable === "DATABASE_URL" ? pingPostgres : pingRedis;
+  await ping(url, OVERRIDE_ANSWER_TIMEOUT_MS).catch((error: unknown) => {
+    const reason = `${variable} is set to ${redactUrl(url)}, but no server answered there (${reasonOf(error)}).`;
+    throw variable === "DATABASE_URL"
+      ? new PostgresUnavailableError(reason, { cause: error })
+      : new RedisUnavailableError(reason, { cause: error });
+  });
+  return { url, description: `${variable} (${redactUrl(url)})`, stop: async () => {} };
+}
+
+/**
+ * Whether Docker (or Podman, Colima…) answers. testcontainers is imported only here, and only
+ * when needed: it costs ~0.3 s to import, and a run with both URLs set never needs it.
+ */
+async function containerRuntimeAnswers(): Promise<boolean> {
+  const { getContainerRuntimeClient } = await import("testcontainers");
+  // testcontainers' words for "no Docker here". A runtime that does not answer in time counts
+  // as none too; any other error (Docker is there but broken) is for the user to see.
+  const noRuntime = "Could not find a working container runtime strategy";
+  try {
+    await withTimeout(
+      getContainerRuntimeClient(),
+      CONTAINER_RUNTIME_TIMEOUT_MS,
+      () =>
+        new Error(`${noRuntime}: none answered within ${CONTAINER_RUNTIME_TIMEOUT_MS / 1000} s`),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.message.includes(noRuntime)) return false;
+    throw error;
+  }
+}
+
+async function postgresContainer(): Promise<TestServer> {
+  const { PostgreSqlContainer } = await import("@testcontainers/postgresql");
+  const container = await new PostgreSqlContainer(POSTGRES_IMAGE)
+    // As many connections as the embedded server allows: test files run in parallel.
+    .withCommand(["postgres", "-c", "max_connections=300"])
+    .start();
+  return {
+    url: container.getConnectionUri(),
+    description: `a Docker container (${POSTGRES_IMAGE})`,
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
+
+async function redisContainer(): Promise<TestServer> {
+  const { RedisContainer } = await import("@testcontainers/redis");
+  const container = await new RedisContainer(REDIS_IMAGE).start();
+  return {
+    url: container.getConnectionUrl(),
+    description: `a Docker container (${REDIS_IMAGE})`,
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
+
+const onProgress = (message: string) => console.log(message);
+
+async function embeddedPostgres(): Promise<TestServer> {
+  const { url, startedNow } = await ensureEmbeddedPostgres({ onProgress });
+  return {
+    url,
+    description: `the embedded PostgreSQL at ${url}${startedNow ? "" : ", already running"}`,
+    stop: async () => {
+      if (startedNow) await stopEmbeddedPostgres();
+    },
+  };
+}
+
+async function localRedisServer(): Promise<TestServer> {
+  const { url, startedNow } = await ensureRedisServer({ onProgress });
+  return {
+    url,
+    description: `the local redis-server at ${url}${startedNow ? "" : ", already running"}`,
+    stop: async () => {
+      if (startedNow) await stopRedisServer();
+    },
+  };
+}
+
+/** Waits for both starts; when one fails, stops the one that started, then throws. */
+async function startBoth(
+  postgresStart: Promise<TestServer>,
+  redisStart: Promise<TestServer>,
+): Promise<{ postgres: TestServer; redis: TestServer }> {
+  const [postgres, redis] = await Promise.allSettled([postgresStart, redisStart]);
+  if (postgres.status === "fulfilled" && redis.status === "fulfilled") {
+    return { postgres: postgres.value, redis: redis.value };
+  }
+  for (const result of [postgres, redis]) {
+    if (result.status === "fulfilled") await result.value.stop();
+  }
+  throw postgres.status === "rejected" ? postgres.reason : (redis as PromiseRejectedResult).reason;
+}

@@ -1,0 +1,89 @@
+/**
+ * Waiting for things to happen, instead of sleeping for a guessed time.
+ *
+ * @module
+ */
+import type { JobEventMap, JobEventName, JobEvents } from "../../lib/events.ts";
+
+/** Resolves with the first `event` whose payload matches, or rejects after `timeoutMs`. */
+export function nextEvent<E extends JobEventName>(
+  events: JobEvents,
+  event: E,
+  matches: (payload: JobEventMap[E]) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<JobEventMap[E]> {
+  return nthEvent(events, event, matches, 1, timeoutMs);
+}
+
+/** Resolves with the `n`-th matching `event`, or rejects after `timeoutMs`. */
+export function nthEvent<E extends JobEventName>(
+  events: JobEvents,
+  event: E,
+  matches: (payload: JobEventMap[E]) => boolean,
+  n: number,
+  timeoutMs = 10_000,
+): Promise<JobEventMap[E]> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`Saw ${seen} of ${n} matching '${event}' events within ${timeoutMs} ms.`));
+    }, timeoutMs);
+    const unsubscribe = events.on(event, (payload) => {
+      if (!matches(payload) || ++seen < n) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(payload);
+    });
+  });
+}
+
+/** Polls `condition` every 20 ms until it holds, or rejects after `timeoutMs` with `description`. */
+export async function eventually(
+  condition: () => Promise<boolean> | boolean,
+  description: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A promise with its resolve function, for a job that should wait until the test says so. */
+export function gate(): { opened: Promise<void>; open(): void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
+/**
+ * A barrier for `parties` callers: each `arrive()` waits until all have
+ * arrived. Rejects after `timeoutMs` so a test whose interleaving cannot
+ * happen fails instead of hanging.
+ */
+export function barrier(parties: number, timeoutMs = 10_000): { arrive(): Promise<void> } {
+  let arrived = 0;
+  const all = gate();
+  return {
+    arrive() {
+      arrived++;
+      if (arrived >= parties) all.open();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(`Barrier: only ${arrived} of ${parties} arrived within ${timeoutMs} ms.`),
+            ),
+          timeoutMs,
+        );
+      });
+      return Promise.race([all.opened, timeout]).finally(() => clearTimeout(timer));
+    },
+  };
+}

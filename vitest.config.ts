@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    globalSetup: ["test/global-setup.ts"],
+    include: ["test/**/*.test.ts", "steps/**/*.test.ts"],
+    // Test files run in parallel, each in its own schema / key prefix. The
+    // machine has 2 cores; more workers than that only adds contention.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+  },
+});
