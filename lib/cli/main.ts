@@ -13,7 +13,7 @@ import { parseEnqueueArguments, runEnqueueCommand } from "./commands/enqueue.ts"
 import { runStatsCommand } from "./commands/stats.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, type ServiceUrls } from "./connect.ts";
-import { integerFlag, parseFlags } from "./parse.ts";
+import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
 import { saveResults } from "./save-results.ts";
 import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
@@ -39,6 +39,9 @@ async function main(argv: readonly string[]): Promise<number> {
   return runCommand(steps, step, command, rest);
 }
 
+/** `--namespace NAME`: another schema / key prefix than the step's own (`step_NN`). */
+const NAMESPACE_FLAG = { namespace: { type: "string" } } as const;
+
 async function runCommand(
   steps: readonly Step[],
   step: Step,
@@ -47,8 +50,10 @@ async function runCommand(
 ): Promise<number> {
   const n = step.id;
   const urls: ServiceUrls = {};
-  const withInstance = async (work: (instance: StepInstance) => Promise<void>) => {
-    const instance = await openStep(step, urls);
+  const withInstance = async (parsed: Parsed, work: (instance: StepInstance) => Promise<void>) => {
+    const namespace =
+      typeof parsed.flags.namespace === "string" ? parsed.flags.namespace : undefined;
+    const instance = await openStep(step, urls, { namespace });
     try {
       await work(instance);
     } finally {
@@ -80,6 +85,7 @@ async function runCommand(
     case "worker": {
       const usage = COMMAND_USAGE.worker(n);
       const spec = {
+        ...NAMESPACE_FLAG,
         concurrency: { type: "string" },
         "poll-interval": { type: "string" },
       } as const;
@@ -87,7 +93,9 @@ async function runCommand(
       if (parsed.flags.help) return printed(usage);
       const concurrency = integerFlag(parsed, "concurrency", usage, 1, 1000);
       const pollIntervalMs = integerFlag(parsed, "poll-interval", usage, 1, 600_000);
-      await withInstance((instance) => runWorkerCommand(instance, { concurrency, pollIntervalMs }));
+      await withInstance(parsed, (instance) =>
+        runWorkerCommand(instance, { concurrency, pollIntervalMs }),
+      );
       return 0;
     }
     case "enqueue": {
@@ -101,7 +109,7 @@ async function runCommand(
               `  ${job.name.padEnd(18)} ${job.description}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
           ),
       );
-      const parsed = parseFlags(args, { count: { type: "string" } }, usage, 2);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, count: { type: "string" } }, usage, 2);
       if (parsed.flags.help) return printed(usage);
       const { name, args: jobArgs } = parseEnqueueArguments(
         registry,
@@ -110,20 +118,23 @@ async function runCommand(
         usage,
       );
       const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
-      await withInstance((instance) => runEnqueueCommand(instance, name, jobArgs, count));
+      await withInstance(parsed, (instance) => runEnqueueCommand(instance, name, jobArgs, count));
       return 0;
     }
     case "stats": {
       const usage = COMMAND_USAGE.stats(n);
-      const parsed = parseFlags(args, { json: { type: "boolean" } }, usage, 0);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, json: { type: "boolean" } }, usage, 0);
       if (parsed.flags.help) return printed(usage);
-      await withInstance((instance) => runStatsCommand(instance, parsed.flags.json === true));
+      await withInstance(parsed, (instance) =>
+        runStatsCommand(instance, parsed.flags.json === true),
+      );
       return 0;
     }
     case "reset": {
       const usage = COMMAND_USAGE.reset(n);
-      if (parseFlags(args, {}, usage, 0).flags.help) return printed(usage);
-      await withInstance(async (instance) => {
+      const parsed = parseFlags(args, NAMESPACE_FLAG, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      await withInstance(parsed, async (instance) => {
         await instance.reset();
         console.log(`Step ${n}: every job deleted, tables recreated (${instance.namespace}).`);
       });

@@ -34,41 +34,49 @@ export function stepUsage(step: Step): string {
     "  reset            delete this step's jobs and recreate its tables",
     "  diff             the code diff against the step it builds on",
     "",
+    "worker, enqueue, stats and reset take --namespace NAME to use another",
+    `schema / key prefix than the step's own (step_${n}).`,
+    "",
     `Each command has --help, e.g. npm run step ${n} -- enqueue --help`,
   ].join("\n");
 }
+
+const NAMESPACE_HELP =
+  "  --namespace NAME   another schema / key prefix than the step's own (step_NN)";
 
 export const COMMAND_USAGE = {
   story: (n: string) =>
     `Usage: npm run step ${n} [-- story]\n\nRuns the step's story in the terminal and exits.`,
   worker: (n: string) =>
     [
-      `Usage: npm run step ${n} -- worker [--concurrency N] [--poll-interval MS]`,
+      `Usage: npm run step ${n} -- worker [--concurrency N] [--poll-interval MS] [--namespace NAME]`,
       "",
       "Runs a worker in this terminal until Ctrl-C (SIGINT) or SIGTERM, then finishes",
       "the jobs it is running and exits. Enqueue from another terminal.",
       "",
-      "  --concurrency N      jobs run at once (default 1)",
-      "  --poll-interval MS   wait between empty polls, for steps that poll (default 100)",
+      "  --concurrency N    jobs run at once (default 1)",
+      "  --poll-interval MS wait between empty polls, for steps that poll (default 100)",
+      NAMESPACE_HELP,
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>
     [
-      `Usage: npm run step ${n} -- enqueue <JobName> [json-args] [--count N]`,
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args] [--count N] [--namespace NAME]`,
       "",
       "Enqueues a job; json-args is one JSON value (quote it for your shell).",
       `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
       "",
-      "  --count N   enqueue N copies (default 1)",
+      "  --count N          enqueue N copies (default 1)",
+      NAMESPACE_HELP,
       "",
       "Jobs:",
       ...jobs,
     ].join("\n"),
   stats: (n: string) =>
-    `Usage: npm run step ${n} -- stats [--json]\n\nPrints how many jobs are in each state.`,
+    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
     `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
   reset: (n: string) =>
-    `Usage: npm run step ${n} -- reset\n\nDeletes this step's jobs and recreates its tables.`,
+    `Usage: npm run step ${n} -- reset [--namespace NAME]\n\nDeletes this step's jobs and recreates its tables.\n\n${NAMESPACE_HELP}`,
   diff: (n: string) =>
     `Usage: npm run step ${n} -- diff\n\nShows what this step changed in the code of the step it builds on.`,
 } as const;

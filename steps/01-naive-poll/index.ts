@@ -19,10 +19,12 @@ export const step: Step = {
   title: "Naive poll: one jobs table, polled every 100 ms",
   buildsOn: null,
   backend: "postgres",
-  // Only this: with one worker every job runs once. Two workers run the same
-  // job (nothing locks it), pickup waits for the poll, and a running job holds
-  // a transaction open. The contract suite demonstrates each.
-  guarantees: ["everyJobRuns"],
+  // With one worker every job runs once, and a worker killed mid-job loses
+  // nothing: its transaction never committed, so the job is still waiting.
+  // Not kept: two workers run the same job (nothing locks it), pickup waits
+  // for the poll, a running job holds a transaction open. The contract suite
+  // enforces the first two and demonstrates the rest.
+  guarantees: ["everyJobRuns", "survivesWorkerCrash"],
 
   async open(options) {
     const { database, recreate } = await openStepDatabase(
