@@ -14,7 +14,12 @@ import pg from "pg";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { embeddedPostgresStatus, stopEmbeddedPostgres } from "../lib/services/embedded-postgres.ts";
-import { databaseUrl, RedisUnavailableError, redisUrl } from "../lib/services/index.ts";
+import {
+  databaseUrl,
+  PostgresUnavailableError,
+  RedisUnavailableError,
+  redisUrl,
+} from "../lib/services/index.ts";
 import { findFreePort } from "../lib/services/ports.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
 
@@ -47,10 +52,21 @@ describe("databaseUrl()", () => {
     vi.unstubAllEnvs();
   });
 
-  it("returns DATABASE_URL as is when it is set, starting nothing", async () => {
-    const override = "postgres://someone:secret@db.example.invalid:6543/app";
-    vi.stubEnv("DATABASE_URL", override);
-    expect(await databaseUrl()).toBe(override);
+  it("returns DATABASE_URL as is when it is set and answers, starting nothing", async () => {
+    vi.stubEnv("DATABASE_URL", testDatabaseUrl());
+    expect(await databaseUrl()).toBe(testDatabaseUrl());
+  });
+
+  it("throws PostgresUnavailableError naming DATABASE_URL when nothing answers there", async () => {
+    const closedPort = await findFreePort();
+    vi.stubEnv("DATABASE_URL", `postgres://someone:secret@127.0.0.1:${closedPort}/app`);
+    const error = await databaseUrl().catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(PostgresUnavailableError);
+    const message = (error as PostgresUnavailableError).message;
+    expect(message).toContain(
+      `DATABASE_URL is set to postgres://someone:***@127.0.0.1:${closedPort}/app`,
+    );
+    expect(message).toContain("docker compose up -d postgres");
   });
 
   it("two processes starting the embedded PostgreSQL at once end with one server and one URL", async () => {

@@ -17,7 +17,7 @@ import {
   ensureEmbeddedPostgres,
   stopEmbeddedPostgres,
 } from "./embedded-postgres.ts";
-import { RedisUnavailableError, reasonOf } from "./errors.ts";
+import { PostgresUnavailableError, RedisUnavailableError, reasonOf } from "./errors.ts";
 import type { LocalServerOptions, LocalServerStatus } from "./local-server.ts";
 import { pingPostgres } from "./postgres-probe.ts";
 import { redactUrl } from "./redact-url.ts";
@@ -27,14 +27,27 @@ import { ensureRedisServer, redisServerStatus, stopRedisServer } from "./redis-s
 export { PostgresUnavailableError, RedisUnavailableError } from "./errors.ts";
 
 /** How long a server named by DATABASE_URL / REDIS_URL gets to answer before we give up. */
-const OVERRIDE_ANSWER_TIMEOUT_MS = 2000;
+const OVERRIDE_ANSWER_TIMEOUT_MS = 3000;
 
 export type ServiceOptions = Pick<LocalServerOptions, "onProgress">;
 
-/** `DATABASE_URL` if set, else the shared embedded PostgreSQL (started if needed). */
+/**
+ * `DATABASE_URL` if set, once it has answered `select 1`; else the shared embedded PostgreSQL
+ * (started if needed). Checked for the same reason as REDIS_URL below: a server that does not
+ * answer should be one clear sentence naming the URL, not a stack trace from deep in a step —
+ * or, for a host that drops packets, a ten-second wait.
+ */
 export async function databaseUrl(options: ServiceOptions = {}): Promise<string> {
   const override = environmentUrl("DATABASE_URL");
-  if (override) return override;
+  if (override) {
+    await pingPostgres(override, OVERRIDE_ANSWER_TIMEOUT_MS).catch((error: unknown) => {
+      throw new PostgresUnavailableError(
+        `DATABASE_URL is set to ${redactUrl(override)}, but no PostgreSQL answered there (${reasonOf(error)}).`,
+        { cause: error },
+      );
+    });
+    return override;
+  }
   return (await ensureEmbeddedPostgres(options)).url;
 }
 
