@@ -13,12 +13,10 @@ import { RunTracker } from "../../lib/bench/run-tracker.ts";
 import type { JsonValue } from "../../lib/jobs/arguments.ts";
 import { ArgumentsTooLargeError, InvalidArgumentsError } from "../../lib/jobs/errors.ts";
 import type { Step } from "../../lib/step.ts";
-import { loadSteps } from "../../lib/step-directory.ts";
+import { contractFor, steps } from "../support/contract.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";
 import { nextEvent } from "../support/waiting.ts";
-
-const steps = await loadSteps();
 
 const SQL_METACHARACTERS = `'; DROP TABLE jobs; -- "quoted" \\ backslash $1 %s _%`;
 
@@ -43,29 +41,31 @@ it("every step declares that every job runs (the least a queue must do)", () => 
   for (const step of steps) expect(step.guarantees, `step ${step.id}`).toContain("everyJobRuns");
 });
 
-describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
-  "step %s",
-  (_, step: Step) => {
-    it("runs every job exactly once with one worker", async () => {
-      const instance = await openForTest(step, "once");
-      const { registry, received } = recordingJobs();
-      const tracker = new RunTracker(instance.events);
-      const ids = await instance.enqueueMany(
-        Array.from({ length: 25 }, (_, i) => ({ name: "Record", args: { i } })),
-      );
-      const worker = instance.startWorker({ registry, pollIntervalMs: 20 });
-      await tracker.waitForAll(ids, 20_000);
-      await worker.stop();
-      expect(tracker.check(ids)).toEqual({
-        expected: 25,
-        completed: 25,
-        missing: 0,
-        duplicates: 0,
-      });
-      expect(received.map((run) => run.jobId).sort()).toEqual([...ids].sort());
-      expect(await instance.counts()).toMatchObject({ finished: 25, failed: 0 });
+contractFor("everyJobRuns", (step) => {
+  it("runs every job exactly once with one worker", async () => {
+    const instance = await openForTest(step, "once");
+    const { registry, received } = recordingJobs();
+    const tracker = new RunTracker(instance.events);
+    const ids = await instance.enqueueMany(
+      Array.from({ length: 25 }, (_, i) => ({ name: "Record", args: { i } })),
+    );
+    const worker = instance.startWorker({ registry, pollIntervalMs: 20 });
+    await tracker.waitForAll(ids, 20_000);
+    await worker.stop();
+    expect(tracker.check(ids)).toEqual({
+      expected: 25,
+      completed: 25,
+      missing: 0,
+      duplicates: 0,
     });
+    expect(received.map((run) => run.jobId).sort()).toEqual([...ids].sort());
+    expect(await instance.counts()).toMatchObject({ finished: 25, failed: 0 });
+  });
+});
 
+describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
+  "every queue, step %s",
+  (_, step: Step) => {
     it("hands every job the arguments it was enqueued with, unchanged", async () => {
       const instance = await openForTest(step, "roundtrip");
       const { registry, received } = recordingJobs();

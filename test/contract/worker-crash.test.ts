@@ -5,54 +5,48 @@
  * a healthy worker runs a job enqueued after the crash, and still never runs
  * the one the dead worker had.
  */
-import { describe, expect, it } from "vitest";
-import type { Step } from "../../lib/step.ts";
-import { loadSteps } from "../../lib/step-directory.ts";
+import { expect, it } from "vitest";
+import { contractFor } from "../support/contract.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";
 import { nextEvent } from "../support/waiting.ts";
 import { spawnWorker } from "../support/worker-process.ts";
 
-const steps = await loadSteps();
+contractFor("survivesWorkerCrash", (step, declared) => {
+  /** Starts a worker process, gives it a long job, and kills it with SIGKILL once the job has started. */
+  async function crashWorkerMidJob(label: string) {
+    const instance = await openForTest(step, label);
+    const crashing = spawnWorker(instance, ["--poll-interval", "20"]);
+    const jobId = await instance.enqueue("Sleep", { ms: 600_000 });
+    await crashing.waitForLine(new RegExp(`▶ job ${jobId} Sleep`));
+    crashing.child.kill("SIGKILL");
+    expect(await crashing.exited).toEqual({ code: null, signal: "SIGKILL" });
+    return { instance, jobId };
+  }
 
-describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
-  "step %s",
-  (_, step: Step) => {
-    /** Starts a worker process, gives it a long job, and kills it with SIGKILL once the job has started. */
-    async function crashWorkerMidJob(label: string) {
-      const instance = await openForTest(step, label);
-      const crashing = spawnWorker(instance, ["--poll-interval", "20"]);
-      const jobId = await instance.enqueue("Sleep", { ms: 600_000 });
-      await crashing.waitForLine(new RegExp(`▶ job ${jobId} Sleep`));
-      crashing.child.kill("SIGKILL");
-      expect(await crashing.exited).toEqual({ code: null, signal: "SIGKILL" });
-      return { instance, jobId };
-    }
-
-    if (step.guarantees.includes("survivesWorkerCrash")) {
-      it("runs a job again when its worker is killed with SIGKILL mid-job", async () => {
-        const { instance, jobId } = await crashWorkerMidJob("crash");
-        const { registry } = recordingJobs(); // its Sleep returns at once
-        const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 20_000);
-        const healthy = instance.startWorker({ registry, pollIntervalMs: 20 });
-        await rerun;
-        await healthy.stop();
-      }, 60_000);
-    } else {
-      it("demonstrates: a job whose worker is killed with SIGKILL mid-job never runs again", async () => {
-        const { instance, jobId } = await crashWorkerMidJob("crash");
-        const { registry, received } = recordingJobs();
-        const started: string[] = [];
-        instance.events.on("started", (e) => started.push(e.jobId));
-        const healthy = instance.startWorker({ registry, pollIntervalMs: 20 });
-        // The healthy worker is working: it runs a job enqueued after the crash…
-        const laterId = await instance.enqueue("Record", { after: "the crash" });
-        await nextEvent(instance.events, "finished", (e) => e.jobId === laterId, 20_000);
-        await healthy.stop();
-        // …and never the one the dead worker had.
-        expect(received.map((run) => run.jobId)).toEqual([laterId]);
-        expect(started).not.toContain(jobId);
-      }, 60_000);
-    }
-  },
-);
+  if (declared) {
+    it("runs a job again when its worker is killed with SIGKILL mid-job", async () => {
+      const { instance, jobId } = await crashWorkerMidJob("crash");
+      const { registry } = recordingJobs(); // its Sleep returns at once
+      const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 20_000);
+      const healthy = instance.startWorker({ registry, pollIntervalMs: 20 });
+      await rerun;
+      await healthy.stop();
+    }, 60_000);
+  } else {
+    it("demonstrates: a job whose worker is killed with SIGKILL mid-job never runs again", async () => {
+      const { instance, jobId } = await crashWorkerMidJob("crash");
+      const { registry, received } = recordingJobs();
+      const started: string[] = [];
+      instance.events.on("started", (e) => started.push(e.jobId));
+      const healthy = instance.startWorker({ registry, pollIntervalMs: 20 });
+      // The healthy worker is working: it runs a job enqueued after the crash…
+      const laterId = await instance.enqueue("Record", { after: "the crash" });
+      await nextEvent(instance.events, "finished", (e) => e.jobId === laterId, 20_000);
+      await healthy.stop();
+      // …and never the one the dead worker had.
+      expect(received.map((run) => run.jobId)).toEqual([laterId]);
+      expect(started).not.toContain(jobId);
+    }, 60_000);
+  }
+});
