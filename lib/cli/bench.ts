@@ -4,17 +4,27 @@
  *
  * @module
  */
-import { FULL_SIZES, QUICK_SIZES } from "../bench/scenarios.ts";
+import { relative } from "node:path";
+import { describeEnvironment } from "../bench/environment.ts";
+import { writeReport } from "../bench/report.ts";
+import {
+  FULL_SIZES,
+  type HistoryResult,
+  measureDequeueWithHistory,
+  QUICK_SIZES,
+} from "../bench/scenarios.ts";
 import { renderSuiteTable, runStandardSuite } from "../bench/standard-suite.ts";
+import { REPO_ROOT } from "../paths.ts";
+import type { Step } from "../step.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
-import { openStep, type ServiceUrls } from "./connect.ts";
+import { opener, openStep, type ServiceUrls } from "./connect.ts";
 import { parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
 import { saveResults } from "./save-results.ts";
 import { UsageError } from "./usage-error.ts";
 
 const USAGE = [
-  "Usage: npm run bench [-- --quick] [--steps 01,02,…]",
+  "Usage: npm run bench [-- --quick] [--steps 01,02,…] [--report]",
   "",
   "Runs the standard scenarios (throughput, pickup latency, dequeue with history,",
   "idle load) on every step, in one run, and prints one table. Results are saved",
@@ -22,12 +32,14 @@ const USAGE = [
   "",
   "  --quick        small sizes: finishes in seconds",
   "  --steps LIST   only these steps, e.g. --steps 01,03",
+  "  --report       also measure dequeue rate at several history sizes, run every",
+  "                 step's own benchmark, and write docs/benchmarks.md with charts",
 ].join("\n");
 
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseFlags(
     argv,
-    { quick: { type: "boolean" }, steps: { type: "string" } },
+    { quick: { type: "boolean" }, steps: { type: "string" }, report: { type: "boolean" } },
     USAGE,
     0,
   );
@@ -64,7 +76,71 @@ async function main(argv: readonly string[]): Promise<number> {
       `with ${sizes.historyFinishedJobs} finished; idle: ${sizes.idleSeconds} s. Ratios: against the step it builds on.`,
   );
   await saveResults(urls, "standard", quick, sizes, results);
+  if (parsed.flags.report) {
+    const page = await writeReport({
+      finishedAt: new Date().toISOString(),
+      quick,
+      environment: await describeEnvironment(urls.databaseUrl ?? null, urls.redisUrl ?? null),
+      sizes,
+      steps: chosen,
+      standard: results,
+      ...(await measureHistoryCurves(chosen, urls, quick)),
+      ownBenchmarks: await runOwnBenchmarks(all, chosen, urls, quick),
+    });
+    console.log(`\nReport: ${relative(REPO_ROOT, page)} (charts in docs/benchmarks/)`);
+  }
   return 0;
+}
+
+/** Dequeue rate of every step at several history sizes: the line chart of the report. */
+async function measureHistoryCurves(steps: readonly Step[], urls: ServiceUrls, quick: boolean) {
+  const historyLevels = quick ? [0, 1_000, 5_000] : [0, 10_000, 100_000];
+  const jobs = quick ? 100 : 500;
+  const historyCurves = new Map<string, HistoryResult[]>();
+  for (const step of steps) {
+    console.log(
+      `\nstep ${step.id}: dequeue rate with ${historyLevels.map((level) => level.toLocaleString("en-US")).join(" / ")} finished jobs…`,
+    );
+    const instance = await openStep(step, urls, { namespace: `bench_${step.id}` });
+    try {
+      const curve: HistoryResult[] = [];
+      for (const level of historyLevels) {
+        await instance.reset();
+        curve.push(await measureDequeueWithHistory(instance, level, jobs, 300_000));
+      }
+      historyCurves.set(step.id, curve);
+    } finally {
+      await instance.close();
+    }
+  }
+  return { historyLevels, historyCurves };
+}
+
+/** Runs each step's own benchmark, printing as it goes and keeping what it printed for the report. */
+async function runOwnBenchmarks(
+  all: readonly Step[],
+  steps: readonly Step[],
+  urls: ServiceUrls,
+  quick: boolean,
+) {
+  const printed = new Map<string, string[]>();
+  for (const step of steps) {
+    const lines: string[] = [];
+    printed.set(step.id, lines);
+    await step.benchmark({
+      open: opener(all, step, urls),
+      out: {
+        line: (text = "") => {
+          lines.push(text);
+          console.log(text);
+        },
+      },
+      quick,
+      saveResults: (benchmark, settings, results) =>
+        saveResults(urls, benchmark, quick, settings, results),
+    });
+  }
+  return printed;
 }
 
 runMain(() => main(process.argv.slice(2)));
