@@ -101,12 +101,22 @@ export function postgresUrl(port: number): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
 }
 
+/** {@link LocalServerOptions}, and the port for a server that must keep its URL. */
+export interface EmbeddedPostgresOptions extends LocalServerOptions {
+  /**
+   * The port to start on instead of {@link DEFAULT_POSTGRES_PORT}. A test that stops and
+   * starts a private server passes the port it had, so clients reconnect to the same URL.
+   * (If it is taken meanwhile, a free one is chosen, as for the default; compare the URL.)
+   */
+  port?: number;
+}
+
 /**
  * Returns the URL of the shared server, starting it first if it is not running (and creating
  * its data directory on the very first run). Safe to call from many processes at once.
  */
 export async function ensureEmbeddedPostgres(
-  options: LocalServerOptions = {},
+  options: EmbeddedPostgresOptions = {},
 ): Promise<EnsuredLocalServer> {
   const files = postgresFiles(options.dataRoot);
   const progress = options.onProgress ?? (() => {});
@@ -138,7 +148,7 @@ export async function ensureEmbeddedPostgres(
     const runAs = await serverAccount(progress);
     if (runAs) await giveToServerAccount(files, binaries, runAs);
     await initialiseDataDirectory(files, binaries, runAs, progress);
-    const port = await startServer(files, binaries, runAs, progress);
+    const port = await startServer(files, binaries, runAs, progress, options.port);
     return { url: postgresUrl(port), startedNow: true };
   });
 }
@@ -376,11 +386,10 @@ async function startServer(
   binaries: PostgresBinaries,
   runAs: RunAs | undefined,
   progress: (message: string) => void,
+  preferredPort = DEFAULT_POSTGRES_PORT,
 ): Promise<number> {
-  const { port, preferredWasBusy } = await choosePort(DEFAULT_POSTGRES_PORT);
-  const busyNote = preferredWasBusy
-    ? ` (${DEFAULT_POSTGRES_PORT} is taken by another program)`
-    : "";
+  const { port, preferredWasBusy } = await choosePort(preferredPort);
+  const busyNote = preferredWasBusy ? ` (${preferredPort} is taken by another program)` : "";
   progress(`starting PostgreSQL on port ${port}${busyNote}…`);
   const result = await runProgram(
     binaries.pg_ctl,

@@ -2,48 +2,12 @@
  * Step 01's own tests: what the naive poll does, and what it still gets wrong.
  */
 import { describe, expect, it } from "vitest";
-import { defineJob } from "../../lib/jobs/job.ts";
-import { JobRegistry } from "../../lib/jobs/registry.ts";
 import { openForTest } from "../../test/support/open.ts";
-import { eventually, gate, nextEvent } from "../../test/support/waiting.ts";
+import { eventually, nextEvent } from "../../test/support/waiting.ts";
 import { step } from "./index.ts";
 import { POLL_SQL } from "./poll.ts";
 
 describe("step 01 — naive poll", () => {
-  it("a running job holds an open transaction, and its connection, until it returns", async () => {
-    const instance = await openForTest(step, "tx");
-    const database = instance.database;
-    if (!database) throw new Error("no database");
-    const release = gate();
-    const registry = new JobRegistry([
-      defineJob({
-        name: "Slow",
-        description: "waits for the test",
-        exampleArguments: {},
-        perform: () => release.opened,
-      }),
-    ]);
-    const id = await instance.enqueue("Slow", {});
-    const started = nextEvent(instance.events, "started", (e) => e.jobId === id);
-    const worker = instance.startWorker({ registry });
-    await started;
-    const idleInTransaction = () =>
-      database.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE application_name = $1 AND state = 'idle in transaction'`,
-        [instance.namespace],
-      );
-    // While perform runs, the worker's connection sits "idle in transaction":
-    // BEGIN was sent, COMMIT will be sent when the job returns.
-    await eventually(
-      async () => (await idleInTransaction())[0]?.n === 1,
-      "an idle-in-transaction connection",
-    );
-    release.open();
-    await nextEvent(instance.events, "finished", (e) => e.jobId === id);
-    await worker.stop();
-  });
-
   it("the poll walks past every finished job to find a waiting one", async () => {
     const instance = await openForTest(step, "plan");
     const database = instance.database;

@@ -36,12 +36,9 @@ export async function runWorkerCommand(
     console.error(`${clock(e.at)}  ${e.workerId}  ! ${e.error} (retrying)`),
   );
 
-  const worker = instance.startWorker(options);
-  console.log(
-    `Step ${instance.step.id} worker ${worker.id} running with ${options.concurrency ?? 1} slot(s) in schema/prefix ${instance.namespace}. Ctrl-C to stop.`,
-  );
-
-  await new Promise<void>((resolve) => {
+  // Listen for the signals before anything starts, so that a SIGTERM sent the
+  // moment the worker announces itself is a clean stop, not a kill.
+  const stopRequested = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       console.log(
         `\n${signal}: finishing running jobs, then stopping (send again to exit at once)…`,
@@ -53,6 +50,11 @@ export async function runWorkerCommand(
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  const worker = instance.startWorker(options);
+  console.log(
+    `Step ${instance.step.id} worker ${worker.id} running with ${options.concurrency ?? 1} slot(s) in schema/prefix ${instance.namespace}. Ctrl-C to stop.`,
+  );
+  await stopRequested;
   await worker.stop();
   console.log("Worker stopped.");
 }
