@@ -93,21 +93,27 @@ export interface LatencyResult {
 
 /**
  * An idle worker; jobs enqueued one at a time, `gapMs` apart. Pickup latency
- * is from the moment the enqueue committed to the moment `perform` started.
+ * is from the moment the enqueue committed (its call returned) to the moment
+ * `perform` started — or, with `from: "call"`, from the moment enqueue was
+ * called, which adds the enqueue's own time. That is the fair measure against
+ * Redis, where the worker's BRPOP reply and the LPUSH's reply leave the server
+ * together and the job often starts before the enqueue call returns.
  */
 export async function measurePickupLatency(
   instance: StepInstance,
   jobs: number,
   gapMs: number,
   timeoutMs: number,
+  from: "commit" | "call" = "commit",
 ): Promise<LatencyResult> {
   const tracker = new RunTracker(instance.events);
   const worker = instance.startWorker({ concurrency: 1 });
   await sleep(200); // let the worker reach its idle state first
   const enqueuedAt = new Map<string, number>();
   for (let i = 0; i < jobs; i++) {
+    const calledAt = now();
     const id = await instance.enqueue("Noop", {});
-    enqueuedAt.set(id, now());
+    enqueuedAt.set(id, from === "call" ? calledAt : now());
     await sleep(gapMs);
   }
   const ids = [...enqueuedAt.keys()];

@@ -17,16 +17,13 @@
  * Demonstrated where not: the job's connection sits `idle in transaction`
  * (BEGIN sent, COMMIT not yet) for as long as the job runs.
  */
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
-import type { Step } from "../../lib/step.ts";
-import { loadSteps } from "../../lib/step-directory.ts";
+import { contractFor } from "../support/contract.ts";
 import { openObserver } from "../support/observer.ts";
 import { openForTest } from "../support/open.ts";
 import { eventually, gate, nextEvent } from "../support/waiting.ts";
-
-const steps = (await loadSteps()).filter((step) => step.backend === "postgres");
 
 /** A registry with one job, `Slow`, that returns when the test opens the gate. */
 function slowJob() {
@@ -42,9 +39,9 @@ function slowJob() {
   return { registry, release };
 }
 
-describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
-  "step %s",
-  (_, step: Step) => {
+contractFor(
+  "noTransactionWhileRunning",
+  (step, declared) => {
     async function startSlowJob(label: string) {
       const instance = await openForTest(step, label);
       const database = instance.database;
@@ -59,7 +56,7 @@ describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
       return { instance, observer, release, worker, id, checkedOut };
     }
 
-    if (step.guarantees.includes("noTransactionWhileRunning")) {
+    if (declared) {
       it("holds no transaction and no pooled connection while a job runs", async () => {
         const { instance, observer, release, worker, id, checkedOut } = await startSlowJob("notx");
         await eventually(async () => {
@@ -90,4 +87,5 @@ describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
       });
     }
   },
+  (step) => step.backend === "postgres",
 );

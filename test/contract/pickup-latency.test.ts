@@ -12,15 +12,14 @@
  * enqueued with a ten-minute poll interval has not started half a second
  * later, although it was ready all along: a fresh worker's first poll runs it.
  */
-import { describe, expect, it } from "vitest";
-import type { Step, StepInstance } from "../../lib/step.ts";
-import { loadSteps } from "../../lib/step-directory.ts";
+import { expect, it } from "vitest";
+import type { StepInstance } from "../../lib/step.ts";
+import { contractFor } from "../support/contract.ts";
+import { enqueueAndWait } from "../support/enqueue-and-wait.ts";
 import { openObserver } from "../support/observer.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";
 import { eventually, nextEvent } from "../support/waiting.ts";
-
-const steps = await loadSteps();
 
 /** Longer than any test: a step that needs its poll to see a job fails the bound below. */
 const LONG_POLL_MS = 120_000;
@@ -31,63 +30,60 @@ const NOT_YET_MS = 500;
 /** How long the statement counter must stand still to call a worker idle. */
 const QUIET_MS = 300;
 
-describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
-  "step %s",
-  (_, step: Step) => {
-    if (step.guarantees.includes("lowLatencyPickup")) {
-      it("starts a job enqueued to an idle worker at once, long before its next poll", async () => {
-        const instance = await openForTest(step, "pickup");
-        const { registry } = recordingJobs();
-        const worker = instance.startWorker({ registry, pollIntervalMs: LONG_POLL_MS });
-        // Idle: its start-up work (connect, LISTEN, a first look at the
-        // queue) is done and it sends nothing more. Were it to send
-        // something after all, the job would only be found sooner by a
-        // query — the bound below still holds against the two-minute poll.
-        await untilQuiet(instance);
-        const id = await instance.enqueue("Record", {});
-        await nextEvent(instance.events, "started", (e) => e.jobId === id, PICKUP_BOUND_MS);
-        await worker.stop();
-      });
-    } else if (step.backend === "postgres") {
-      it("demonstrates: a job enqueued after an empty poll waits for the next poll", async () => {
-        const instance = await openForTest(step, "pickup");
-        const observer = await openObserver();
-        const { registry } = recordingJobs();
-        const before = await observer.serverTime();
-        const worker = instance.startWorker({ registry, pollIntervalMs: 10 * 60_000 });
-        // The first poll is over when one of the step's connections has gone
-        // idle since the worker started, after running something (a brand-new
-        // connection is idle too, with no query yet).
-        await eventually(async () => {
-          const connections = await observer.connectionsOf(instance.namespace);
-          return connections.some(
-            (c) =>
-              c.state === "idle" &&
-              c.query !== "" &&
-              c.state_change !== null &&
-              c.state_change >= before,
-          );
-        }, "the worker's first poll to come back empty");
-        const id = await instance.enqueue("Record", {});
-        await expect(
-          nextEvent(instance.events, "started", (e) => e.jobId === id, NOT_YET_MS),
-        ).rejects.toThrow(/Saw 0 of 1/);
-        await worker.stop();
-        // It was ready all along: a new worker's first poll runs it at once.
-        const finished = nextEvent(instance.events, "finished", (e) => e.jobId === id);
-        const fresh = instance.startWorker({ registry, pollIntervalMs: 10 * 60_000 });
-        await finished;
-        await fresh.stop();
-      });
-    } else {
-      it("has a demonstration of slow pickup for a Redis step that does not declare lowLatencyPickup", () => {
-        // Every Redis step so far blocks on BRPOP and declares the guarantee.
-        // One that does not needs its own demonstration written here.
-        expect.fail(`Step ${step.id} does not declare lowLatencyPickup: add its demonstration.`);
-      });
-    }
-  },
-);
+contractFor("lowLatencyPickup", (step, declared) => {
+  if (declared) {
+    it("starts a job enqueued to an idle worker at once, long before its next poll", async () => {
+      const instance = await openForTest(step, "pickup");
+      const { registry } = recordingJobs();
+      const worker = instance.startWorker({ registry, pollIntervalMs: LONG_POLL_MS });
+      // Idle: its start-up work (connect, LISTEN, a first look at the
+      // queue) is done and it sends nothing more. Were it to send
+      // something after all, the job would only be found sooner by a
+      // query — the bound below still holds against the two-minute poll.
+      await untilQuiet(instance);
+      // Listening from before the enqueue: with Redis the job can start before it returns.
+      await enqueueAndWait(instance, "started", "Record", {}, PICKUP_BOUND_MS);
+      await worker.stop();
+    });
+  } else if (step.backend === "postgres") {
+    it("demonstrates: a job enqueued after an empty poll waits for the next poll", async () => {
+      const instance = await openForTest(step, "pickup");
+      const observer = await openObserver();
+      const { registry } = recordingJobs();
+      const before = await observer.serverTime();
+      const worker = instance.startWorker({ registry, pollIntervalMs: 10 * 60_000 });
+      // The first poll is over when one of the step's connections has gone
+      // idle since the worker started, after running something (a brand-new
+      // connection is idle too, with no query yet).
+      await eventually(async () => {
+        const connections = await observer.connectionsOf(instance.namespace);
+        return connections.some(
+          (c) =>
+            c.state === "idle" &&
+            c.query !== "" &&
+            c.state_change !== null &&
+            c.state_change >= before,
+        );
+      }, "the worker's first poll to come back empty");
+      const id = await instance.enqueue("Record", {});
+      await expect(
+        nextEvent(instance.events, "started", (e) => e.jobId === id, NOT_YET_MS),
+      ).rejects.toThrow(/Saw 0 of 1/);
+      await worker.stop();
+      // It was ready all along: a new worker's first poll runs it at once.
+      const finished = nextEvent(instance.events, "finished", (e) => e.jobId === id);
+      const fresh = instance.startWorker({ registry, pollIntervalMs: 10 * 60_000 });
+      await finished;
+      await fresh.stop();
+    });
+  } else {
+    it("has a demonstration of slow pickup for a Redis step that does not declare lowLatencyPickup", () => {
+      // Every Redis step so far blocks on BRPOP and declares the guarantee.
+      // One that does not needs its own demonstration written here.
+      expect.fail(`Step ${step.id} does not declare lowLatencyPickup: add its demonstration.`);
+    });
+  }
+});
 
 /** Waits until the instance has sent nothing for {@link QUIET_MS}. */
 async function untilQuiet(instance: StepInstance): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { expect, it } from "vitest";
 import { contractFor } from "../support/contract.ts";
+import { enqueueAndWait } from "../support/enqueue-and-wait.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";
 import { nextEvent } from "../support/waiting.ts";
@@ -41,8 +42,13 @@ contractFor("survivesWorkerCrash", (step, declared) => {
       instance.events.on("started", (e) => started.push(e.jobId));
       const healthy = instance.startWorker({ registry, pollIntervalMs: 20 });
       // The healthy worker is working: it runs a job enqueued after the crash…
-      const laterId = await instance.enqueue("Record", { after: "the crash" });
-      await nextEvent(instance.events, "finished", (e) => e.jobId === laterId, 20_000);
+      const laterId = await enqueueAndWait(
+        instance,
+        "finished",
+        "Record",
+        { after: "the crash" },
+        20_000,
+      );
       await healthy.stop();
       // …and never the one the dead worker had.
       expect(received.map((run) => run.jobId)).toEqual([laterId]);

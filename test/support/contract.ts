@@ -15,13 +15,18 @@ import { loadSteps } from "../../lib/step-directory.ts";
 
 export const steps = await loadSteps();
 
-/** Declares the contract tests of `guarantee` once per step; `declared` says whether that step promises it. */
+/**
+ * Declares the contract tests of `guarantee` once per step (or per step that
+ * `appliesTo`); `declared` says whether that step promises it.
+ */
 export function contractFor(
   guarantee: Guarantee,
   body: (step: Step, declared: boolean) => void,
+  appliesTo: (step: Step) => boolean = () => true,
 ): void {
+  const chosen = steps.filter(appliesTo);
   describe(guarantee, () => {
-    describe.each(steps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
+    describe.each(chosen.map((step) => [`${step.id}-${step.slug}`, step] as const))(
       "step %s",
       (_, step: Step) => body(step, step.guarantees.includes(guarantee)),
     );

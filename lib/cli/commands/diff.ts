@@ -17,7 +17,7 @@ const NOT_THE_LESSON_CODE = /^(README\.md|story\.ts|bench\.ts|.*\.test\.ts)$/;
 export function runDiffCommand(step: Step, base: Step | undefined): number {
   if (!base) {
     console.log(
-      `Step ${step.id} builds on nothing: it is the starting point. Read its code in steps/${stepFolder(step)}/.`,
+      `Step ${step.id} builds on nothing: there is no earlier step's code to diff against. Read its code in steps/${stepFolder(step)}/.`,
     );
     return 0;
   }

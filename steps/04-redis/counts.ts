@@ -1,0 +1,37 @@
+/**
+ * How many jobs are in each state, and history for the benchmark.
+ *
+ * @module
+ */
+import type { Redis } from "ioredis";
+import { execOrThrow } from "../../lib/redis/exec.ts";
+import { ENQUEUED, FAILED, FINISHED, QUEUE } from "./keys.ts";
+
+/**
+ * `queued` (in the list), `finished`, `failed`, and `runningOrLost`: jobs that were taken off
+ * the list and never recorded. Redis cannot say which of those are running right now and which
+ * died with their worker — nothing records that a job was taken, or by whom. That is the
+ * honest name for what this design knows. All four are read in one `MULTI`, so they add up.
+ */
+export async function countJobs(redis: Redis): Promise<Record<string, number>> {
+  const [enqueued, queued, finished, failed] = (
+    await execOrThrow(redis.multi().get(ENQUEUED).llen(QUEUE).get(FINISHED).get(FAILED))
+  ).map((reply) => Number(reply ?? 0));
+  return {
+    queued: queued ?? 0,
+    runningOrLost: (enqueued ?? 0) - (queued ?? 0) - (finished ?? 0) - (failed ?? 0),
+    finished: finished ?? 0,
+    failed: failed ?? 0,
+  };
+}
+
+/**
+ * "Months of use", as the history benchmark needs it. In Redis a finished job leaves nothing
+ * behind but `INCR stats:finished`: the job was removed from the list when it was taken, so
+ * there is no history to scan, and BRPOP costs the same after a billion jobs as after one.
+ * Adding history is adding to the counters.
+ */
+export async function addFinishedHistory(redis: Redis, count: number): Promise<void> {
+  if (count <= 0) return;
+  await execOrThrow(redis.multi().incrby(ENQUEUED, count).incrby(FINISHED, count));
+}
