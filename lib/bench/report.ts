@@ -6,6 +6,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { formatMarkdown } from "../docs/format-markdown.ts";
 import { renderBarChart, renderLineChart, STEP_COLOURS } from "../docs/svg-chart.ts";
 import { REPO_ROOT } from "../paths.ts";
 import type { Step } from "../step.ts";
@@ -84,7 +85,7 @@ export async function writeReport(data: ReportData): Promise<string> {
   };
   for (const [file, svg] of Object.entries(charts)) await writeFile(join(CHARTS_DIR, file), svg);
   const page = join(DOCS_DIR, "benchmarks.md");
-  await writeFile(page, renderPage(data));
+  await writeFile(page, formatMarkdown(renderPage(data), "docs/benchmarks.md"));
   return page;
 }
 

@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { formatMarkdown } from "../docs/format-markdown.ts";
 import {
   contractTests,
   MATRIX_LEGEND,
@@ -50,8 +51,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const steps = await loadSteps();
   const tests = contractTests(report, REPO_ROOT);
 
-  const page = docsPage(renderMatrix(steps, tests, "../"));
-  const readme = replaceBlock(readFileSync(README, "utf8"), renderMatrix(steps, tests, ""));
+  const page = formatMarkdown(docsPage(renderMatrix(steps, tests, "../")), "docs/guarantees.md");
+  const readme = formatMarkdown(
+    replaceBlock(readFileSync(README, "utf8"), renderMatrix(steps, tests, "")),
+    "README.md",
+  );
   const stale = [
     readFileSafe(DOCS_PAGE) === page ? null : relative(REPO_ROOT, DOCS_PAGE),
     readFileSync(README, "utf8") === readme ? null : "README.md",
