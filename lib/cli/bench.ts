@@ -5,7 +5,7 @@
  * @module
  */
 import { relative } from "node:path";
-import { describeEnvironment } from "../bench/environment.ts";
+import { describeEnvironment, environmentLines } from "../bench/environment.ts";
 import { writeReport } from "../bench/report.ts";
 import {
   FULL_SIZES,
@@ -14,6 +14,7 @@ import {
   QUICK_SIZES,
 } from "../bench/scenarios.ts";
 import { renderSuiteTable, runStandardSuite } from "../bench/standard-suite.ts";
+import { writeLessonBenchmark } from "../docs/lesson-benchmark.ts";
 import { REPO_ROOT } from "../paths.ts";
 import type { Step } from "../step.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
@@ -77,17 +78,28 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   await saveResults(urls, "standard", quick, sizes, results);
   if (parsed.flags.report) {
+    const curves = await measureHistoryCurves(chosen, urls, quick);
+    const ownBenchmarks = await runOwnBenchmarks(all, chosen, urls, quick);
+    const environment = await describeEnvironment(urls.databaseUrl ?? null, urls.redisUrl ?? null);
+    const finishedAt = new Date().toISOString();
     const page = await writeReport({
-      finishedAt: new Date().toISOString(),
+      finishedAt,
       quick,
-      environment: await describeEnvironment(urls.databaseUrl ?? null, urls.redisUrl ?? null),
+      environment,
       sizes,
       steps: chosen,
       standard: results,
-      ...(await measureHistoryCurves(chosen, urls, quick)),
-      ownBenchmarks: await runOwnBenchmarks(all, chosen, urls, quick),
+      ...curves,
+      ownBenchmarks,
     });
     console.log(`\nReport: ${relative(REPO_ROOT, page)} (charts in docs/benchmarks/)`);
+    const where = `Measured ${finishedAt.slice(0, 16).replace("T", " ")} UTC by \`npm run bench -- --report${quick ? " --quick" : ""}\`: ${environmentLines(environment).join("; ")}.`;
+    for (const step of chosen) {
+      const printed = ownBenchmarks.get(step.id);
+      if (printed && (await writeLessonBenchmark(step, printed, where))) {
+        console.log(`Lesson: steps/${step.id}-${step.slug}/README.md benchmark block updated`);
+      }
+    }
   }
   return 0;
 }
