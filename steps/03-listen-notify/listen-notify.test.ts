@@ -16,7 +16,7 @@ import { openObserver } from "../../test/support/observer.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { startPrivatePostgres } from "../../test/support/private-postgres.ts";
 import { recordingJobs } from "../../test/support/recording-jobs.ts";
-import { eventually, gate, nextEvent } from "../../test/support/waiting.ts";
+import { eventually, gate, nextEvent, untilQuiet } from "../../test/support/waiting.ts";
 import { insertJobs } from "./enqueue.ts";
 import { step } from "./index.ts";
 
@@ -107,11 +107,10 @@ describe("step 03 — listen/notify", () => {
     // Its start-up: a first look at the queue, LISTEN, a look after LISTEN.
     const id = await instance.enqueue("Noop", {});
     await nextEvent(instance.events, "finished", (e) => e.jobId === id);
-    await eventually(
-      async () =>
-        (await observer.connectionsOf(instance.namespace)).every((c) => c.state === "idle"),
-      "the worker to finish its last look at the queue",
-    );
+    // Its last look at the queue after the job (and after the notification
+    // that announced it) is over once it has sent nothing for a moment —
+    // which a polling worker never does.
+    await untilQuiet(instance);
     const before = instance.statementsSent();
     // Step 02's worker sends 30 statements in a second like this one.
     await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -13,13 +13,12 @@
  * later, although it was ready all along: a fresh worker's first poll runs it.
  */
 import { expect, it } from "vitest";
-import type { StepInstance } from "../../lib/step.ts";
 import { contractFor } from "../support/contract.ts";
 import { enqueueAndWait } from "../support/enqueue-and-wait.ts";
 import { openObserver } from "../support/observer.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";
-import { eventually, nextEvent } from "../support/waiting.ts";
+import { eventually, nextEvent, untilQuiet } from "../support/waiting.ts";
 
 /** Longer than any test: a step that needs its poll to see a job fails the bound below. */
 const LONG_POLL_MS = 120_000;
@@ -40,7 +39,7 @@ contractFor("lowLatencyPickup", (step, declared) => {
       // queue) is done and it sends nothing more. Were it to send
       // something after all, the job would only be found sooner by a
       // query — the bound below still holds against the two-minute poll.
-      await untilQuiet(instance);
+      await untilQuiet(instance, QUIET_MS);
       // Listening from before the enqueue: with Redis the job can start before it returns.
       await enqueueAndWait(instance, "started", "Record", {}, PICKUP_BOUND_MS);
       await worker.stop();
@@ -86,15 +85,3 @@ contractFor("lowLatencyPickup", (step, declared) => {
 });
 
 /** Waits until the instance has sent nothing for {@link QUIET_MS}. */
-async function untilQuiet(instance: StepInstance): Promise<void> {
-  let last = instance.statementsSent();
-  let since = Date.now();
-  await eventually(() => {
-    const sent = instance.statementsSent();
-    if (sent !== last) {
-      last = sent;
-      since = Date.now();
-    }
-    return Date.now() - since >= QUIET_MS;
-  }, "the worker to go quiet");
-}

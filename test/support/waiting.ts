@@ -4,6 +4,7 @@
  * @module
  */
 import type { JobEventMap, JobEventName, JobEvents } from "../../lib/events.ts";
+import type { StepInstance } from "../../lib/step.ts";
 
 /** Resolves with the first `event` whose payload matches, or rejects after `timeoutMs`. */
 export function nextEvent<E extends JobEventName>(
@@ -86,4 +87,30 @@ export function barrier(parties: number, timeoutMs = 10_000): { arrive(): Promis
       return Promise.race([all.opened, timeout]).finally(() => clearTimeout(timer));
     },
   };
+}
+
+/**
+ * Resolves once `instance` has sent no statement (or Redis command) for
+ * `quietMs` in a row: its worker's start-up or last job is over. A worker
+ * that keeps polling never gets there, and this rejects after `timeoutMs`.
+ */
+export async function untilQuiet(
+  instance: StepInstance,
+  quietMs = 300,
+  timeoutMs = 10_000,
+): Promise<void> {
+  let last = instance.statementsSent();
+  let since = Date.now();
+  await eventually(
+    () => {
+      const sent = instance.statementsSent();
+      if (sent !== last) {
+        last = sent;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    `no statement for ${quietMs} ms`,
+    timeoutMs,
+  );
 }
