@@ -108,9 +108,14 @@ describe("step 03 — listen/notify", () => {
     const id = await instance.enqueue("Noop", {});
     await nextEvent(instance.events, "finished", (e) => e.jobId === id);
     // Its last look at the queue after the job (and after the notification
-    // that announced it) is over once it has sent nothing for a moment —
-    // which a polling worker never does.
-    await untilQuiet(instance);
+    // that announced it) is over once it has sent nothing for a while — which
+    // a polling worker never does — and no statement of it is still under way
+    // (on a loaded machine one round trip can outlast the quiet spell).
+    await eventually(async () => {
+      await untilQuiet(instance, 500);
+      const connections = await observer.connectionsOf(instance.namespace);
+      return connections.every((c) => c.state === "idle");
+    }, "the worker to finish its last look at the queue");
     const before = instance.statementsSent();
     // Step 02's worker sends 30 statements in a second like this one.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
