@@ -11,7 +11,16 @@ import type { Redis } from "ioredis";
 import { JobEvents, now } from "./events.ts";
 import type { JsonValue } from "./jobs/arguments.ts";
 import type { Database } from "./postgres/database.ts";
-import type { NewJob, Step, StepInstance, Worker, WorkerOptions } from "./step.ts";
+import type {
+  NewJob,
+  ProcessReport,
+  Step,
+  StepInstance,
+  SuperviseOptions,
+  Supervisor,
+  Worker,
+  WorkerOptions,
+} from "./step.ts";
 
 /** The parts of an instance that differ between steps. */
 export interface InstanceParts {
@@ -27,6 +36,10 @@ export interface InstanceParts {
   statementsSent(): number;
   reset(): Promise<void>;
   close(): Promise<void>;
+  /** See {@link StepInstance.processes}. */
+  processes?(): Promise<readonly ProcessReport[]>;
+  /** See {@link StepInstance.supervise}. */
+  supervise?(options: SuperviseOptions): Promise<Supervisor>;
 }
 
 export function assembleInstance(parts: InstanceParts): StepInstance {
@@ -57,6 +70,8 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     statementsSent: () => parts.statementsSent(),
     reset: () => parts.reset(),
     close: () => parts.close(),
+    processes: parts.processes,
+    supervise: parts.supervise,
   };
 }
 

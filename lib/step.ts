@@ -68,6 +68,19 @@ export interface WorkerOptions {
   /** A name for logs; defaults to `host:pid:n`. */
   readonly name?: string;
   readonly hooks?: WorkerHooks;
+  /** How often the worker reports that it is alive, for steps with heartbeats (06 on). */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * How long the worker may go without a heartbeat before it is considered
+   * dead, for steps with heartbeats (06 on).
+   */
+  readonly aliveThresholdMs?: number;
+  /**
+   * The process that supervises this worker (its id in the step's own
+   * bookkeeping), for steps with a supervisor: set by the supervisor on the
+   * worker processes it starts.
+   */
+  readonly supervisorId?: string;
 }
 
 /** A worker running in this process. */
@@ -75,6 +88,50 @@ export interface Worker {
   readonly id: string;
   /** Stops taking new jobs, waits for the running ones, and resolves when done. */
   stop(): Promise<void>;
+}
+
+/**
+ * A process a step knows about (steps with heartbeats, 06 on): a worker, or a
+ * supervisor of workers, and whether it is considered alive.
+ */
+export interface ProcessReport {
+  /** The step's own id for it (claims point at it). */
+  readonly id: string;
+  /** `Worker` or `Supervisor`. */
+  readonly kind: string;
+  readonly name: string;
+  readonly pid: number;
+  readonly hostname: string;
+  /** The id of the supervisor that started it, if one did. */
+  readonly supervisorId: string | null;
+  /** How long ago it registered. */
+  readonly ageMs: number;
+  /** How long ago its last heartbeat was. */
+  readonly heartbeatAgeMs: number;
+  /** How long it may go without a heartbeat before it counts as dead. */
+  readonly aliveThresholdMs: number;
+  /** Whether its last heartbeat is more recent than its alive threshold. */
+  readonly alive: boolean;
+}
+
+/** How to run a supervisor (`worker --processes N`), for steps that have one. */
+export interface SuperviseOptions {
+  /** How many worker processes it starts and keeps running. */
+  readonly processes: number;
+  /** Flags for each worker process's `worker` command (concurrency, intervals), passed on as they are. */
+  readonly workerArgs: readonly string[];
+  /** The supervisor's own heartbeat settings (see {@link WorkerOptions}). */
+  readonly heartbeatIntervalMs?: number;
+  readonly aliveThresholdMs?: number;
+  /** Where the supervisor says what it does, and where its workers' output goes. */
+  readonly out: Output;
+}
+
+/** A running supervisor of worker processes. */
+export interface Supervisor {
+  readonly id: string;
+  /** Sends `signal` to every worker process, waits until all have exited, then deregisters. */
+  stop(signal: NodeJS.Signals): Promise<void>;
 }
 
 /** A job to enqueue. */
@@ -114,6 +171,18 @@ export interface StepInstance {
   reset(): Promise<void>;
   /** Closes connections. Stop workers first. */
   close(): Promise<void>;
+  /**
+   * Optional, for steps that track their processes (heartbeats, 06 on): every
+   * registered process and whether it is considered alive. `stats` prints
+   * them; the `deadWorkersNoticed` contract reads them.
+   */
+  processes?(): Promise<readonly ProcessReport[]>;
+  /**
+   * Optional, for steps with a supervisor: starts one in this process, which
+   * starts `processes` worker processes and restarts any that exits
+   * unexpectedly (`npm run step NN -- worker --processes N`).
+   */
+  supervise?(options: SuperviseOptions): Promise<Supervisor>;
 }
 
 /** Output a story or benchmark writes to; the CLI passes the terminal. */

@@ -28,6 +28,12 @@ export interface WorkerProcessOptions {
   readonly args?: readonly string[];
   /** The child's environment; defaults to this process's (so it finds the same servers). */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Starts it in a process group of its own, so a Ctrl-C in the terminal
+   * reaches only this process, not the worker too: a supervisor passes the
+   * signal on itself (a worker told twice would exit at once, mid-job).
+   */
+  readonly detached?: boolean;
 }
 
 /**
@@ -48,7 +54,12 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
       options.namespace,
       ...(options.args ?? []),
     ],
-    { cwd: REPO_ROOT, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: REPO_ROOT,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: options.detached ?? false,
+    },
   );
   let output = "";
   let partialLine = "";

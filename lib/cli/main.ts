@@ -11,6 +11,7 @@ import { findStep, loadSteps } from "../step-directory.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import { parseEnqueueArguments, runEnqueueCommand } from "./commands/enqueue.ts";
 import { runStatsCommand } from "./commands/stats.ts";
+import { runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, type ServiceUrls } from "./connect.ts";
 import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
@@ -88,14 +89,31 @@ async function runCommand(
         ...NAMESPACE_FLAG,
         concurrency: { type: "string" },
         "poll-interval": { type: "string" },
+        "heartbeat-interval": { type: "string" },
+        "alive-threshold": { type: "string" },
+        "supervisor-id": { type: "string" },
+        processes: { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 0);
       if (parsed.flags.help) return printed(usage);
-      const concurrency = integerFlag(parsed, "concurrency", usage, 1, 1000);
-      const pollIntervalMs = integerFlag(parsed, "poll-interval", usage, 1, 600_000);
-      await withInstance(parsed, (instance) =>
-        runWorkerCommand(instance, { concurrency, pollIntervalMs }),
-      );
+      const options = {
+        concurrency: integerFlag(parsed, "concurrency", usage, 1, 1000),
+        pollIntervalMs: integerFlag(parsed, "poll-interval", usage, 1, 600_000),
+        heartbeatIntervalMs: integerFlag(parsed, "heartbeat-interval", usage, 1, 3_600_000),
+        aliveThresholdMs: integerFlag(parsed, "alive-threshold", usage, 1, 86_400_000),
+        supervisorId:
+          typeof parsed.flags["supervisor-id"] === "string"
+            ? parsed.flags["supervisor-id"]
+            : undefined,
+      };
+      const processes = integerFlag(parsed, "processes", usage, 1, 100);
+      if (processes !== undefined) {
+        await withInstance(parsed, (instance) =>
+          runSupervisorCommand(instance, processes, withoutFlag(args, "processes"), options),
+        );
+        return 0;
+      }
+      await withInstance(parsed, (instance) => runWorkerCommand(instance, options));
       return 0;
     }
     case "enqueue": {
@@ -151,6 +169,21 @@ async function runCommand(
     default:
       throw new UsageError(`Unknown command ${JSON.stringify(command)}.`, stepUsage(step));
   }
+}
+
+/**
+ * `args` without `--name VALUE` / `--name=VALUE`, and without `--namespace`
+ * (which the supervisor passes to its workers itself): the flags a
+ * supervisor hands on to each worker process.
+ */
+function withoutFlag(args: readonly string[], name: string): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    if (arg === `--${name}` || arg === "--namespace") i++;
+    else if (!arg.startsWith(`--${name}=`) && !arg.startsWith("--namespace=")) kept.push(arg);
+  }
+  return kept;
 }
 
 function printed(text: string): number {

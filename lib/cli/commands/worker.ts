@@ -9,6 +9,9 @@ import { clock } from "../terminal.ts";
 export interface WorkerCommandOptions {
   readonly concurrency?: number;
   readonly pollIntervalMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly aliveThresholdMs?: number;
+  readonly supervisorId?: string;
 }
 
 /**

@@ -1,0 +1,71 @@
+/**
+ * Step 06 — heartbeats: every worker registers as a process and heartbeats;
+ * a supervisor starts worker processes and restarts those that die; dead
+ * workers are noticed (their claims are not recovered yet).
+ *
+ * @module
+ */
+import { assembleInstance } from "../../lib/instance.ts";
+import { openStepDatabase } from "../../lib/postgres/step-database.ts";
+import type { Step } from "../../lib/step.ts";
+import { runBenchmark } from "./bench.ts";
+import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { insertJobs } from "./enqueue.ts";
+import { listProcesses } from "./processes.ts";
+import { runStory } from "./story.ts";
+import { startSupervisor } from "./supervisor.ts";
+import { startClaimingWorker } from "./worker.ts";
+
+export const step: Step = {
+  id: "06",
+  slug: "heartbeats",
+  title: "Heartbeats: a processes table, a supervisor, and dead workers noticed",
+  buildsOn: "05",
+  backend: "postgres",
+  // Step 05's four, and now a worker that dies is noticed: its heartbeat
+  // stops and it is reported dead after its alive threshold (enforced by the
+  // suite's dead-workers.test.ts). Still not kept: its claimed jobs stay
+  // claimed (demonstrated by worker-crash.test.ts; step 08 recovers them).
+  guarantees: [
+    "everyJobRuns",
+    "noDuplicatesWithHealthyWorkers",
+    "lowLatencyPickup",
+    "noTransactionWhileRunning",
+    "deadWorkersNoticed",
+  ],
+
+  async open(options) {
+    const { database, recreate } = await openStepDatabase(
+      step,
+      options,
+      new URL("./schema.sql", import.meta.url),
+    );
+    if (!options.databaseUrl) throw new Error("Step 06 needs databaseUrl.");
+    // Statements of the workers' listening connections (LISTEN), which are
+    // not sent through the pool.
+    let listenerStatements = 0;
+    const listening = {
+      databaseUrl: options.databaseUrl,
+      onStatement: () => {
+        listenerStatements++;
+      },
+    };
+    return assembleInstance({
+      step: step,
+      namespace: database.schema,
+      database,
+      insertJobs: (jobs) => database.transaction((tx) => insertJobs(tx, jobs)),
+      startWorker: (events, workerOptions) =>
+        startClaimingWorker(database, listening, events, workerOptions),
+      counts: () => countJobs(database),
+      fillHistory: (count) => insertFinishedJobs(database, count),
+      statementsSent: () => database.statementsSent + listenerStatements,
+      reset: recreate,
+      close: () => database.close(),
+      processes: () => listProcesses(database),
+      supervise: (supervisorOptions) => startSupervisor(database, step.id, supervisorOptions),
+    });
+  },
+  story: runStory,
+  benchmark: runBenchmark,
+};
