@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
@@ -30,6 +31,8 @@ export function startPollingWorker(
   const registry = options.registry ?? workshopJobs();
   const interval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const stopping = new AbortController();
+  // Every slot waits on this signal; more than ten at once is not a leak.
+  setMaxListeners(0, stopping.signal);
 
   async function runLoop(workerId: string): Promise<void> {
     while (!stopping.signal.aborted) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
@@ -49,6 +50,8 @@ export function startListeningWorker(
   const registry = options.registry ?? workshopJobs();
   const fallbackInterval = options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS;
   const stopping = new AbortController();
+  // Every slot waits on this signal; more than ten at once is not a leak.
+  setMaxListeners(0, stopping.signal);
   // #region listen
   const doorbell = new Doorbell();
   const listener = new Listener({
