@@ -24,7 +24,7 @@ export async function runBenchmark({ open, out, quick, saveResults }: RunContext
     `${settings.jobs} no-op jobs, one worker with one slot, with ${settings.historyLevels.map(formatNumber).join(" / ")} ` +
       `finished jobs already in the table; ${settings.rounds} round(s), median reported.`,
   );
-  const instance = await open({ namespace: "bench_01" });
+  const instance = await open({ namespace: "bench01" });
   const results: HistoryResult[][] = settings.historyLevels.map(() => []);
   try {
     // Rounds go across the levels (0, 10k, 100k, 0, 10k, 100k, …) so that

@@ -57,7 +57,7 @@ export async function runBenchmark(context: RunContext): Promise<void> {
 
 async function measureHistory({ open, out }: RunContext, settings: Settings) {
   const instances = await Promise.all(
-    STEPS.map((step) => open({ step, namespace: `bench_${step}` })),
+    STEPS.map((step) => open({ step, namespace: `bench02_${step}` })),
   );
   // results[step][level] = one result per round
   const results: HistoryResult[][][] = STEPS.map(() => settings.historyLevels.map(() => []));
@@ -110,7 +110,7 @@ interface WorkersResult {
 }
 
 async function measureWorkers({ open, out }: RunContext, settings: Settings) {
-  const instance = await open({ namespace: "bench_02_workers", poolSize: 10 });
+  const instance = await open({ namespace: "bench02_workers", poolSize: 10 });
   const results: WorkersResult[][] = settings.workerCounts.map(() => []);
   try {
     for (let round = 0; round < settings.rounds; round++) {

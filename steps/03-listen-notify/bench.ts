@@ -41,7 +41,7 @@ export async function runBenchmark({ open, out, quick, saveResults }: RunContext
       `Default intervals (02 polls every 100 ms; 03's fallback poll is 5 s). ${settings.rounds} round(s), interleaved, median reported.`,
   );
   const instances = await Promise.all(
-    STEPS.map((step) => open({ step, namespace: `bench_${step}` })),
+    STEPS.map((step) => open({ step, namespace: `bench03_${step}` })),
   );
   const latency: LatencyResult[][] = STEPS.map(() => []);
   const idle: IdleLoadResult[][] = STEPS.map(() => []);

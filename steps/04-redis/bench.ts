@@ -65,7 +65,7 @@ export async function runBenchmark({ open, out, quick, saveResults }: RunContext
   );
   const runs: StepRuns[] = [];
   try {
-    runs.push(emptyRuns(await open({ namespace: "bench_04" })));
+    runs.push(emptyRuns(await open({ namespace: "bench04" })));
     const other = await openComparison(open, out);
     if (other) runs.push(emptyRuns(other));
 
@@ -136,7 +136,7 @@ async function openComparison(
   out: Output,
 ): Promise<StepInstance | undefined> {
   try {
-    return await open({ step: COMPARED_WITH, namespace: `bench_${COMPARED_WITH}` });
+    return await open({ step: COMPARED_WITH, namespace: `bench04_vs${COMPARED_WITH}` });
   } catch (error) {
     if (error instanceof Error && error.message === `No step ${COMPARED_WITH}.`) {
       say(
