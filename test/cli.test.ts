@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
+import { startPrivatePostgres } from "./support/private-postgres.ts";
 
 const run = promisify(execFile);
 const namespace = `tcli_${randomBytes(3).toString("hex")}`;
@@ -161,4 +162,48 @@ describe("npm run step", () => {
     expect(await exited).toBe(0);
     expect(output).toContain("Worker stopped.");
   });
+
+  it("runs a worker whose DATABASE_URL does not answer yet: it says so, waits, and starts when the server is up", async () => {
+    const server = await startPrivatePostgres();
+    await server.stop();
+    const worker = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(REPO_ROOT, "lib/cli/main.ts"),
+        "01",
+        "worker",
+        "--namespace",
+        namespace,
+      ],
+      { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: server.url } },
+    );
+    let output = "";
+    const seen = (pattern: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} in:\n${output}`)), 30_000);
+        const check = () => {
+          if (!pattern.test(output)) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        worker.stdout.on("data", check);
+        worker.stderr.on("data", check);
+        check();
+      });
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+    };
+    worker.stdout.on("data", collect);
+    worker.stderr.on("data", collect);
+    const exited = new Promise<number | null>((resolve) =>
+      worker.once("exit", (code) => resolve(code)),
+    );
+    await seen(/DATABASE_URL is set to .* but no PostgreSQL answered there .* Asking again in 2 s/);
+    await server.start();
+    await seen(/worker .* running with 1 slot/);
+    worker.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  }, 60_000);
 });

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { databaseUrl, redisUrl } from "../services/index.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  databaseUrl,
+  PostgresUnavailableError,
+  RedisUnavailableError,
+  redisUrl,
+} from "../services/index.ts";
 import type { OpenRequest, Step, StepInstance } from "../step.ts";
 import { findStep } from "../step-directory.ts";
 
@@ -31,6 +37,39 @@ export async function openStep(
 ): Promise<StepInstance> {
   await resolveServicesFor(step, urls);
   return step.open({ ...urls, namespace: request.namespace, poolSize: request.poolSize });
+}
+
+/** How long a worker waits before asking an unreachable server again. */
+const RETRY_UNREACHABLE_MS = 2_000;
+
+/**
+ * Like {@link openStep}, for a worker: when the server named by `DATABASE_URL`
+ * or `REDIS_URL` does not answer, it says so and asks again every two seconds
+ * until it does (or the worker is stopped). A worker started before its
+ * database — after a reboot, say — should wait for it, not exit and leave the
+ * queue unserved. Other failures (no redis-server to start, a bad schema) are
+ * not going to fix themselves, and are thrown.
+ */
+export async function openStepWhenReachable(
+  step: Step,
+  urls: ServiceUrls,
+  request: Omit<OpenRequest, "step"> = {},
+): Promise<StepInstance> {
+  const variable = step.backend === "postgres" ? "DATABASE_URL" : "REDIS_URL";
+  for (;;) {
+    try {
+      return await openStep(step, urls, request);
+    } catch (error) {
+      const unreachable =
+        error instanceof PostgresUnavailableError || error instanceof RedisUnavailableError;
+      if (!unreachable || !process.env[variable]) throw error;
+      const reason = error.message.split("\n")[0];
+      process.stderr.write(
+        `${reason} Asking again in ${RETRY_UNREACHABLE_MS / 1000} s (Ctrl-C to stop)…\n`,
+      );
+      await sleep(RETRY_UNREACHABLE_MS);
+    }
+  }
 }
 
 /** An `open` for a `RunContext`: opens `current`, or another step by id. */

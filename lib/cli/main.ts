@@ -8,12 +8,17 @@
 import { workshopJobs } from "../jobs/catalog.ts";
 import type { RunContext, Step, StepInstance } from "../step.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
+import { runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
-import { parseEnqueueArguments, runEnqueueCommand } from "./commands/enqueue.ts";
+import {
+  parseEnqueueArguments,
+  parseEnqueueOptions,
+  runEnqueueCommand,
+} from "./commands/enqueue.ts";
 import { runStatsCommand } from "./commands/stats.ts";
 import { runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
-import { opener, openStep, type ServiceUrls } from "./connect.ts";
+import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
 import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
 import { saveResults } from "./save-results.ts";
@@ -51,10 +56,14 @@ async function runCommand(
 ): Promise<number> {
   const n = step.id;
   const urls: ServiceUrls = {};
-  const withInstance = async (parsed: Parsed, work: (instance: StepInstance) => Promise<void>) => {
+  const withInstance = async (
+    parsed: Parsed,
+    work: (instance: StepInstance) => Promise<void>,
+    open: typeof openStep = openStep,
+  ) => {
     const namespace =
       typeof parsed.flags.namespace === "string" ? parsed.flags.namespace : undefined;
-    const instance = await openStep(step, urls, { namespace });
+    const instance = await open(step, urls, { namespace });
     try {
       await work(instance);
     } finally {
@@ -93,6 +102,8 @@ async function runCommand(
         "alive-threshold": { type: "string" },
         "supervisor-id": { type: "string" },
         processes: { type: "string" },
+        queues: { type: "string" },
+        "job-timeout": { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 0);
       if (parsed.flags.help) return printed(usage);
@@ -105,15 +116,27 @@ async function runCommand(
           typeof parsed.flags["supervisor-id"] === "string"
             ? parsed.flags["supervisor-id"]
             : undefined,
+        queues:
+          typeof parsed.flags.queues === "string"
+            ? parsed.flags.queues.split(",").map((queue) => queue.trim())
+            : undefined,
+        jobTimeoutMs: integerFlag(parsed, "job-timeout", usage, 1, 86_400_000),
       };
       const processes = integerFlag(parsed, "processes", usage, 1, 100);
       if (processes !== undefined) {
-        await withInstance(parsed, (instance) =>
-          runSupervisorCommand(instance, processes, withoutFlag(args, "processes"), options),
+        await withInstance(
+          parsed,
+          (instance) =>
+            runSupervisorCommand(instance, processes, withoutFlag(args, "processes"), options),
+          openStepWhenReachable,
         );
         return 0;
       }
-      await withInstance(parsed, (instance) => runWorkerCommand(instance, options));
+      await withInstance(
+        parsed,
+        (instance) => runWorkerCommand(instance, options),
+        openStepWhenReachable,
+      );
       return 0;
     }
     case "enqueue": {
@@ -127,7 +150,15 @@ async function runCommand(
               `  ${job.name.padEnd(18)} ${job.description}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
           ),
       );
-      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, count: { type: "string" } }, usage, 2);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        count: { type: "string" },
+        at: { type: "string" },
+        in: { type: "string" },
+        priority: { type: "string" },
+        queue: { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 2);
       if (parsed.flags.help) return printed(usage);
       const { name, args: jobArgs } = parseEnqueueArguments(
         registry,
@@ -136,7 +167,36 @@ async function runCommand(
         usage,
       );
       const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
-      await withInstance(parsed, (instance) => runEnqueueCommand(instance, name, jobArgs, count));
+      const options = parseEnqueueOptions(parsed, usage);
+      await withInstance(parsed, (instance) =>
+        runEnqueueCommand(instance, name, jobArgs, count, options),
+      );
+      return 0;
+    }
+    case "failed": {
+      const usage = COMMAND_USAGE.failed(n);
+      const spec = { ...NAMESPACE_FLAG, json: { type: "boolean" }, stacks: { type: "boolean" } };
+      const parsed = parseFlags(args, spec, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      await withInstance(parsed, (instance) =>
+        runFailedCommand(instance, {
+          json: parsed.flags.json === true,
+          stacks: parsed.flags.stacks === true,
+        }),
+      );
+      return 0;
+    }
+    case "retry": {
+      const usage = COMMAND_USAGE.retry(n);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, all: { type: "boolean" } }, usage, 1000);
+      if (parsed.flags.help) return printed(usage);
+      const all = parsed.flags.all === true;
+      if (all === parsed.positionals.length > 0) {
+        throw new UsageError("Give the ids of the jobs to retry, or --all (not both).", usage);
+      }
+      await withInstance(parsed, (instance) =>
+        runRetryCommand(instance, all ? "all" : parsed.positionals),
+      );
       return 0;
     }
     case "stats": {
