@@ -24,8 +24,23 @@ export interface JobEventMap {
   started: JobEventBase & { readonly workerId: string };
   /** `perform` returned and the worker recorded it. */
   finished: JobEventBase & { readonly workerId: string; readonly durationMs: number };
-  /** `perform` threw, the job was unknown or its arguments unreadable, and the worker recorded it. */
+  /**
+   * `perform` threw (or timed out), the job was unknown or its arguments
+   * unreadable, and the worker recorded it — for good: in steps with retries
+   * (07 on), only after its last attempt, when it went to the dead queue.
+   */
   failed: JobEventBase & { readonly workerId: string; readonly error: string };
+  /**
+   * An attempt failed and the job will run again (steps with retries, 07 on):
+   * which attempt it was, why, and when the next one is due.
+   */
+  retrying: JobEventBase & {
+    readonly workerId: string;
+    readonly error: string;
+    readonly attempt: number;
+    /** When the next attempt is due (epoch ms). */
+    readonly retryAt: number;
+  };
   /** A worker's own query failed (the server went away, say); it waits and tries again. */
   workerError: { readonly workerId: string; readonly error: string; readonly at: number };
 }

@@ -8,10 +8,13 @@
  * @module
  */
 import type { Redis } from "ioredis";
+import { checkEnqueueOptions } from "./enqueue-options.ts";
 import { JobEvents, now } from "./events.ts";
 import type { JsonValue } from "./jobs/arguments.ts";
 import type { Database } from "./postgres/database.ts";
 import type {
+  EnqueueOptions,
+  FailedJobReport,
   NewJob,
   ProcessReport,
   Step,
@@ -40,11 +43,16 @@ export interface InstanceParts {
   processes?(): Promise<readonly ProcessReport[]>;
   /** See {@link StepInstance.supervise}. */
   supervise?(options: SuperviseOptions): Promise<Supervisor>;
+  /** See {@link StepInstance.failedJobs}. */
+  failedJobs?(): Promise<readonly FailedJobReport[]>;
+  /** See {@link StepInstance.retryFailedJobs}. */
+  retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
 }
 
 export function assembleInstance(parts: InstanceParts): StepInstance {
   const events = new JobEvents();
   async function enqueueMany(jobs: readonly NewJob[]): Promise<string[]> {
+    checkEnqueueOptions(parts.step, jobs);
     const ids = await parts.insertJobs(jobs);
     const at = now();
     ids.forEach((jobId, index) => {
@@ -59,8 +67,8 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     redis: parts.redis,
     events,
     enqueueMany,
-    async enqueue(name: string, args?: JsonValue) {
-      const [id] = await enqueueMany([{ name, args: args === undefined ? {} : args }]);
+    async enqueue(name: string, args?: JsonValue, options?: EnqueueOptions) {
+      const [id] = await enqueueMany([{ ...options, name, args: args === undefined ? {} : args }]);
       if (id === undefined) throw new Error("The queue stored no job and reported no error.");
       return id;
     },
@@ -72,6 +80,8 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     close: () => parts.close(),
     processes: parts.processes,
     supervise: parts.supervise,
+    failedJobs: parts.failedJobs,
+    retryFailedJobs: parts.retryFailedJobs,
   };
 }
 

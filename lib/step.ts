@@ -81,6 +81,49 @@ export interface WorkerOptions {
    * worker processes it starts.
    */
   readonly supervisorId?: string;
+  /**
+   * The named queues this worker takes jobs from, for steps with priorities
+   * (07 on). Defaults to `["default"]`, the queue jobs go to unless told.
+   */
+  readonly queues?: readonly string[];
+  /** How long to wait before each retry, for steps with retries (07 on); see {@link RetryBackoff}. */
+  readonly retryBackoff?: RetryBackoff;
+  /**
+   * How long one attempt may run, for jobs that set no `timeoutMs` of their
+   * own, for steps with timeouts (07 on). Defaults to no limit.
+   */
+  readonly jobTimeoutMs?: number;
+  /**
+   * How often the dispatcher looks for scheduled jobs that are due, at most,
+   * for steps with scheduled jobs (07 on).
+   */
+  readonly dispatchIntervalMs?: number;
+}
+
+/**
+ * Exponential backoff with jitter: the wait before retry number `n` (after
+ * attempt `n` failed) is `min(maxMs, baseMs × 2^(n−1))`, stretched by a
+ * random factor between 1 and `1 + jitter`. Steps with retries (07 on) have
+ * their defaults; tests and stories pass short ones.
+ */
+export interface RetryBackoff {
+  readonly baseMs: number;
+  readonly maxMs: number;
+  /** 0 for none; 0.5 spreads each wait over up to 50 % more. */
+  readonly jitter: number;
+}
+
+/** A job in the dead queue: it failed its last attempt (steps with retries, 07 on). */
+export interface FailedJobReport {
+  readonly jobId: string;
+  readonly name: string;
+  readonly arguments: string;
+  /** The last attempt's error: `Name: message`. */
+  readonly error: string;
+  readonly stack: string | null;
+  /** How many attempts it had. */
+  readonly attempts: number;
+  readonly failedAt: Date;
 }
 
 /** A worker running in this process. */
@@ -134,8 +177,25 @@ export interface Supervisor {
   stop(signal: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * Where and when a job runs, for steps that support it. A step that does not
+ * refuses these with an error naming the step that adds them, rather than
+ * ignoring them (an "urgent" job silently queued last would be worse).
+ */
+export interface EnqueueOptions {
+  /** A named queue (steps with `priorities`); defaults to `"default"`. */
+  readonly queue?: string;
+  /**
+   * Lower runs first (steps with `priorities`). Defaults to 100, as in Que,
+   * so there is room on both sides without negative numbers.
+   */
+  readonly priority?: number;
+  /** Not before this moment (steps with `scheduledJobs`). */
+  readonly runAt?: Date;
+}
+
 /** A job to enqueue. */
-export interface NewJob {
+export interface NewJob extends EnqueueOptions {
   readonly name: string;
   readonly args?: JsonValue;
 }
@@ -156,7 +216,7 @@ export interface StepInstance {
   /** The step's Redis connection (keys under {@link namespace}), for Redis steps. */
   readonly redis?: Redis;
   /** Stores one job and returns its id. Arguments are checked first (see `serializeArguments`). */
-  enqueue(name: string, args?: JsonValue): Promise<string>;
+  enqueue(name: string, args?: JsonValue, options?: EnqueueOptions): Promise<string>;
   /** Stores many jobs in one round trip; all or nothing. */
   enqueueMany(jobs: readonly NewJob[]): Promise<string[]>;
   /** Starts a worker in this process. */
@@ -183,6 +243,17 @@ export interface StepInstance {
    * unexpectedly (`npm run step NN -- worker --processes N`).
    */
   supervise?(options: SuperviseOptions): Promise<Supervisor>;
+  /**
+   * Optional, for steps with a dead queue (`retries`, 07 on): the jobs that
+   * failed their last attempt, oldest failure first (`npm run step NN -- failed`).
+   */
+  failedJobs?(): Promise<readonly FailedJobReport[]>;
+  /**
+   * Optional, with {@link failedJobs}: puts jobs from the dead queue back to
+   * ready, with a fresh set of attempts (`npm run step NN -- retry <id|--all>`).
+   * Resolves with the ids it put back; ids not in the dead queue are skipped.
+   */
+  retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
 }
 
 /** Output a story or benchmark writes to; the CLI passes the terminal. */

@@ -8,8 +8,13 @@
 import { workshopJobs } from "../jobs/catalog.ts";
 import type { RunContext, Step, StepInstance } from "../step.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
+import { runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
-import { parseEnqueueArguments, runEnqueueCommand } from "./commands/enqueue.ts";
+import {
+  parseEnqueueArguments,
+  parseEnqueueOptions,
+  runEnqueueCommand,
+} from "./commands/enqueue.ts";
 import { runStatsCommand } from "./commands/stats.ts";
 import { runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
@@ -97,6 +102,8 @@ async function runCommand(
         "alive-threshold": { type: "string" },
         "supervisor-id": { type: "string" },
         processes: { type: "string" },
+        queues: { type: "string" },
+        "job-timeout": { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 0);
       if (parsed.flags.help) return printed(usage);
@@ -109,6 +116,11 @@ async function runCommand(
           typeof parsed.flags["supervisor-id"] === "string"
             ? parsed.flags["supervisor-id"]
             : undefined,
+        queues:
+          typeof parsed.flags.queues === "string"
+            ? parsed.flags.queues.split(",").map((queue) => queue.trim())
+            : undefined,
+        jobTimeoutMs: integerFlag(parsed, "job-timeout", usage, 1, 86_400_000),
       };
       const processes = integerFlag(parsed, "processes", usage, 1, 100);
       if (processes !== undefined) {
@@ -138,7 +150,15 @@ async function runCommand(
               `  ${job.name.padEnd(18)} ${job.description}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
           ),
       );
-      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, count: { type: "string" } }, usage, 2);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        count: { type: "string" },
+        at: { type: "string" },
+        in: { type: "string" },
+        priority: { type: "string" },
+        queue: { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 2);
       if (parsed.flags.help) return printed(usage);
       const { name, args: jobArgs } = parseEnqueueArguments(
         registry,
@@ -147,7 +167,40 @@ async function runCommand(
         usage,
       );
       const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
-      await withInstance(parsed, (instance) => runEnqueueCommand(instance, name, jobArgs, count));
+      const options = parseEnqueueOptions(parsed, usage);
+      await withInstance(parsed, (instance) =>
+        runEnqueueCommand(instance, name, jobArgs, count, options),
+      );
+      return 0;
+    }
+    case "failed": {
+      const usage = COMMAND_USAGE.failed(n);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        json: { type: "boolean" },
+        stacks: { type: "boolean" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      await withInstance(parsed, (instance) =>
+        runFailedCommand(instance, {
+          json: parsed.flags.json === true,
+          stacks: parsed.flags.stacks === true,
+        }),
+      );
+      return 0;
+    }
+    case "retry": {
+      const usage = COMMAND_USAGE.retry(n);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, all: { type: "boolean" } }, usage, 1000);
+      if (parsed.flags.help) return printed(usage);
+      const all = parsed.flags.all === true;
+      if (all === parsed.positionals.length > 0) {
+        throw new UsageError("Give the ids of the jobs to retry, or --all (not both).", usage);
+      }
+      await withInstance(parsed, (instance) =>
+        runRetryCommand(instance, all ? "all" : parsed.positionals),
+      );
       return 0;
     }
     case "stats": {

@@ -41,6 +41,9 @@ export const alwaysFails = defineJob<{ message: string }>({
   name: "AlwaysFails",
   description: "throws an Error with `message`",
   exampleArguments: { message: "the payment provider said no" },
+  // Three attempts, not the default ten, so that with the default backoff it
+  // reaches the dead queue in under a minute (steps with retries, 07 on).
+  maxAttempts: 3,
   perform({ message }) {
     throw new Error(message);
   },

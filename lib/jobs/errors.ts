@@ -58,3 +58,20 @@ export class UnknownJobError extends Error {
     );
   }
 }
+
+/**
+ * An attempt that ran longer than its timeout: the worker stopped waiting for
+ * it and counted it as failed (see `performJob` for what that does and does
+ * not stop).
+ */
+export class JobTimeoutError extends Error {
+  override name = "JobTimeoutError";
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `Job ${jobId} did not finish within its timeout of ${timeoutMs} ms; the worker gave up on this attempt. Raise the job's timeoutMs if it needs longer, or make it stop when its signal aborts.`,
+    );
+  }
+}

@@ -10,6 +10,7 @@
  */
 import { type JobEvents, now } from "../events.ts";
 import { parseArguments } from "./arguments.ts";
+import { CorruptArgumentsError, JobTimeoutError, UnknownJobError } from "./errors.ts";
 import type { JobRegistry } from "./registry.ts";
 
 /** A job as a worker found it in the queue. */
@@ -18,18 +19,47 @@ export interface StoredJob {
   readonly name: string;
   /** The arguments as stored: JSON text. */
   readonly arguments: string;
+  /** Which attempt this run is, from 1 (steps with retries count them; absent means 1). */
+  readonly attempt?: number;
 }
 
 /** What happened when a job ran. A throwing job is an outcome, not an exception. */
 export type JobOutcome =
   | { readonly status: "finished"; readonly durationMs: number }
-  | { readonly status: "failed"; readonly error: string; readonly stack: string | null };
+  | {
+      readonly status: "failed";
+      readonly error: string;
+      readonly stack: string | null;
+      /**
+       * Whether running it again could succeed. An unknown job name or
+       * unreadable arguments fail the same way every time (this worker's
+       * registry does not change between attempts), so steps with retries
+       * send those to the dead queue at once instead of retrying them.
+       */
+      readonly retryable: boolean;
+    };
+
+/**
+ * What a step's `record` says it did with a failed attempt when it will run
+ * the job again (steps with retries, 07 on): which attempt failed, and when
+ * the next is due. `performJob` then announces `retrying`, not `failed`.
+ */
+export interface RetryScheduled {
+  readonly attempt: number;
+  /** Epoch milliseconds. */
+  readonly retryAt: number;
+}
 
 /** Who runs the job, with what, and who hears about it. */
 export interface PerformContext {
   readonly registry: JobRegistry;
   readonly workerId: string;
   readonly events: JobEvents;
+  /**
+   * How long an attempt may run, for jobs that set no `timeoutMs` of their
+   * own; absent: no limit (what steps 01–06 do).
+   */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -38,21 +68,34 @@ export interface PerformContext {
  * Redis counter), and only then emits `finished` or `failed` — so whoever
  * hears the event can already see the outcome in the queue's storage.
  *
- * A job that throws, an unknown name and unreadable arguments all become a
- * `failed` outcome; only an error from `record` itself propagates.
+ * A job that throws, one that outlives its timeout, an unknown name and
+ * unreadable arguments all become a `failed` outcome; only an error from
+ * `record` itself propagates. When `record` resolves with a
+ * {@link RetryScheduled}, the failure is announced as `retrying`.
  */
 export async function performJob(
   job: StoredJob,
   context: PerformContext,
-  record: (outcome: JobOutcome) => Promise<void>,
+  // biome-ignore lint/suspicious/noConfusingVoidType: steps without retries record and return nothing (Promise<void>).
+  record: (outcome: JobOutcome) => Promise<void | RetryScheduled>,
 ): Promise<JobOutcome> {
-  const { registry, workerId, events } = context;
+  const { workerId, events } = context;
   const startedAt = now();
   events.emit("started", { jobId: job.id, name: job.name, workerId, at: startedAt });
-  const outcome = await runPerform(job, registry, workerId, startedAt);
-  await record(outcome);
+  const outcome = await runPerform(job, context, startedAt);
+  const retry = await record(outcome);
   const at = now();
-  if (outcome.status === "finished") {
+  if (outcome.status === "failed" && retry) {
+    events.emit("retrying", {
+      jobId: job.id,
+      name: job.name,
+      workerId,
+      at,
+      error: outcome.error,
+      attempt: retry.attempt,
+      retryAt: retry.retryAt,
+    });
+  } else if (outcome.status === "finished") {
     events.emit("finished", {
       jobId: job.id,
       name: job.name,
@@ -68,14 +111,23 @@ export async function performJob(
 
 async function runPerform(
   job: StoredJob,
-  registry: JobRegistry,
-  workerId: string,
+  context: PerformContext,
   startedAt: number,
 ): Promise<JobOutcome> {
+  const giveUp = new AbortController();
   try {
-    const definition = registry.lookup(job.name);
+    const definition = context.registry.lookup(job.name);
     const args = parseArguments(job.arguments, job.id);
-    await definition.perform(args, { jobId: job.id, workerId });
+    const jobContext = {
+      jobId: job.id,
+      workerId: context.workerId,
+      attempt: job.attempt ?? 1,
+      signal: giveUp.signal,
+    };
+    // Through a promise, so a perform that throws synchronously is caught the same way.
+    const running = Promise.resolve().then(() => definition.perform(args, jobContext));
+    const timeoutMs = definition.timeoutMs ?? context.timeoutMs;
+    await (timeoutMs === undefined ? running : withTimeout(running, timeoutMs, job.id, giveUp));
     return { status: "finished", durationMs: now() - startedAt };
   } catch (thrown) {
     const error = thrown instanceof Error ? thrown : new Error(String(thrown));
@@ -83,6 +135,47 @@ async function runPerform(
       status: "failed",
       error: `${error.name}: ${error.message}`,
       stack: error.stack ?? null,
+      retryable: !(error instanceof UnknownJobError || error instanceof CorruptArgumentsError),
     };
   }
+}
+
+/**
+ * Waits for `running` at most `timeoutMs`, then rejects with a
+ * {@link JobTimeoutError} and aborts the job's signal.
+ *
+ * What a timeout can and cannot stop, in Node.js: it stops the WORKER from
+ * waiting. The attempt is recorded as failed and its slot is free for the
+ * next job at once. It cannot stop the JOB: JavaScript has no way to cancel
+ * a promise or to kill a function from outside. A job awaiting a network
+ * call that never answers keeps its socket and memory until the call gives
+ * up; a job that goes on after the timeout still has its side effects (the
+ * email goes out, late) — while its retry may already run. A job stuck in
+ * synchronous code (an endless loop, a catastrophic regular expression) is
+ * worse: it blocks the event loop, so this timer never even fires, and
+ * neither do the heartbeats — only killing the process stops it (what the
+ * supervisor of step 06 is for). What a timeout CAN do is ask: the job's
+ * `signal` aborts, and a job that passes it to `fetch`, to timers, or checks
+ * it in its loops, stops for real. (Sidekiq removed its timeout for the same
+ * reason: Ruby's `Timeout` interrupts a thread anywhere, even in the middle
+ * of an `ensure`, and leaves things half done. A real system that must stop
+ * runaway jobs runs them in a child process or a worker thread it can kill.)
+ */
+function withTimeout(
+  running: Promise<void>,
+  timeoutMs: number,
+  jobId: string,
+  giveUp: AbortController,
+): Promise<void> {
+  // The abandoned attempt may still reject later; nobody listens any more.
+  running.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new JobTimeoutError(jobId, timeoutMs);
+      giveUp.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  return Promise.race([running, timedOut]).finally(() => clearTimeout(timer));
 }

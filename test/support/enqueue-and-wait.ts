@@ -10,11 +10,12 @@
  * @module
  */
 import type { JsonValue } from "../../lib/jobs/arguments.ts";
-import type { StepInstance } from "../../lib/step.ts";
+import type { EnqueueOptions, StepInstance } from "../../lib/step.ts";
 
 /**
  * Enqueues `name` with `args` and resolves with its id once `event` has been seen for it;
- * rejects after `timeoutMs` (counted from the call).
+ * rejects after `timeoutMs` (counted from the call). `options` (queue, priority, runAt) go to
+ * `enqueue` as they are.
  */
 export function enqueueAndWait(
   instance: StepInstance,
@@ -22,6 +23,7 @@ export function enqueueAndWait(
   name: string,
   args: JsonValue = {},
   timeoutMs = 10_000,
+  options?: EnqueueOptions,
 ): Promise<string> {
   const seen = new Set<string>();
   let id: string | undefined;
@@ -43,7 +45,7 @@ export function enqueueAndWait(
     timeoutMs,
   );
   return instance
-    .enqueue(name, args)
+    .enqueue(name, args, options)
     .then((enqueuedId) => {
       id = enqueuedId;
       if (seen.has(enqueuedId)) settle();

@@ -29,6 +29,10 @@ export function recordingJobs(): RecordingJobs {
       name: "Explode",
       description: "throws",
       exampleArguments: { message: "boom" },
+      // Never retried (steps with retries, 07 on): its first failure is its
+      // last, so "a job that throws is recorded as failed" means the same in
+      // every step. Retries have a contract of their own (retries.test.ts).
+      maxAttempts: 1,
       perform({ message }) {
         throw new Error(message);
       },

@@ -12,6 +12,10 @@ export interface WorkerCommandOptions {
   readonly heartbeatIntervalMs?: number;
   readonly aliveThresholdMs?: number;
   readonly supervisorId?: string;
+  /** The named queues it serves, for steps with priorities (07 on). */
+  readonly queues?: readonly string[];
+  /** How long one attempt may run, for steps with timeouts (07 on). */
+  readonly jobTimeoutMs?: number;
 }
 
 /**
@@ -34,6 +38,11 @@ export async function runWorkerCommand(
   );
   events.on("failed", (e) =>
     console.log(`${clock(e.at)}  ${e.workerId}  ✗ job ${e.jobId} ${e.name}: ${e.error}`),
+  );
+  events.on("retrying", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ↻ job ${e.jobId} ${e.name}: attempt ${e.attempt} failed (${e.error}); retry at ${clock(e.retryAt)}`,
+    ),
   );
   events.on("workerError", (e) =>
     console.error(`${clock(e.at)}  ${e.workerId}  ! ${e.error} (retrying)`),
