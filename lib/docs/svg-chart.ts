@@ -47,6 +47,8 @@ export interface LineChart {
   readonly title: string;
   readonly xLabel: string;
   readonly valueLabel: string;
+  /** Draw the value axis on a log scale: equal ratios look equal, so "flat" is visible at any size. */
+  readonly logarithmic?: boolean;
   readonly x: readonly number[];
   readonly lines: readonly {
     readonly label: string;
@@ -87,17 +89,24 @@ export function renderBarChart(chart: BarChart): string {
       );
     });
     parts.push(
-      `<text x="${(MARGIN.left + c * groupWidth + groupWidth / 2).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="middle" font-size="12" ${FONT}${category.highlight ? ' font-weight="bold"' : ""}>${escapeXml(category.label)}</text>`,
+      `<text x="${(MARGIN.left + c * groupWidth + groupWidth / 2).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="middle" font-size="12" ${FONT}${category.highlight ? ' font-weight="bold"' : ""}>${escapeXml(category.label.split(" ")[0] ?? "")}</text>`,
     );
   });
-  const legend =
-    chart.series.length > 1
-      ? chart.series.map((series, s) => ({
-          label: series.label,
-          colour: "#555",
-          opacity: 1 - s * (0.55 / Math.max(1, chart.series.length - 1)),
-        }))
-      : [];
+  // Under the bars only the step number (the first word of a label): seven
+  // full names do not fit side by side, so the legend spells them out.
+  const shades = chart.series.map((series, s) => ({
+    label: series.label,
+    colour: "#555",
+    opacity: 1 - s * (0.55 / Math.max(1, chart.series.length - 1)),
+  }));
+  const legend = [
+    ...chart.categories.map((category) => ({
+      label: category.label,
+      colour: category.colour,
+      opacity: 1,
+    })),
+    ...(chart.series.length > 1 ? shades : []),
+  ];
   return frame(chart.title, chart.valueLabel, "step", scale, parts, legend);
 }
 
@@ -105,7 +114,7 @@ export function renderLineChart(chart: LineChart): string {
   const values = chart.lines
     .flatMap((line) => line.values)
     .filter((value): value is number => value !== null);
-  const scale = valueScale(values, false);
+  const scale = valueScale(values, chart.logarithmic === true);
   const xMax = Math.max(...chart.x, 1);
   const xOf = (x: number) => MARGIN.left + (x / xMax) * PLOT_W;
   const parts: string[] = [];
