@@ -2,12 +2,13 @@
  * The workshop's command line, run as a user runs it: a real process, real
  * exit codes, one clear line for every mistake.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/paths.ts";
+import { spawnWorkerProcess } from "../lib/worker-process.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
 
@@ -126,84 +127,31 @@ describe("npm run step", () => {
   });
 
   it("runs a worker until SIGTERM, then stops cleanly with exit code 0", async () => {
-    const worker = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(REPO_ROOT, "lib/cli/main.ts"),
-        "01",
-        "worker",
-        "--namespace",
-        namespace,
-      ],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },
-      },
-    );
-    let output = "";
-    worker.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
+    const worker = spawnWorkerProcess({
+      stepId: "01",
+      namespace,
+      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },
     });
-    const exited = new Promise<number | null>((resolve) =>
-      worker.once("exit", (code) => resolve(code)),
-    );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 20_000);
-      worker.stdout.on("data", () => {
-        if (/Ctrl-C to stop/.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    worker.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(output).toContain("Worker stopped.");
+    await worker.waitForLine(/Ctrl-C to stop/);
+    worker.child.kill("SIGTERM");
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.output()).toContain("Worker stopped.");
   });
 
   it("runs a worker whose DATABASE_URL does not answer yet: it says so, waits, and starts when the server is up", async () => {
     const server = await startPrivatePostgres();
     await server.stop();
-    const worker = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(REPO_ROOT, "lib/cli/main.ts"),
-        "01",
-        "worker",
-        "--namespace",
-        namespace,
-      ],
-      { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: server.url } },
+    const worker = spawnWorkerProcess({
+      stepId: "01",
+      namespace,
+      env: { ...process.env, DATABASE_URL: server.url },
+    });
+    await worker.waitForLine(
+      /DATABASE_URL is set to .* but no PostgreSQL answered there .* Asking again in 2 s/,
     );
-    let output = "";
-    const seen = (pattern: RegExp) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} in:\n${output}`)), 30_000);
-        const check = () => {
-          if (!pattern.test(output)) return;
-          clearTimeout(timer);
-          resolve();
-        };
-        worker.stdout.on("data", check);
-        worker.stderr.on("data", check);
-        check();
-      });
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString();
-    };
-    worker.stdout.on("data", collect);
-    worker.stderr.on("data", collect);
-    const exited = new Promise<number | null>((resolve) =>
-      worker.once("exit", (code) => resolve(code)),
-    );
-    await seen(/DATABASE_URL is set to .* but no PostgreSQL answered there .* Asking again in 2 s/);
     await server.start();
-    await seen(/worker .* running with 1 slot/);
-    worker.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    await worker.waitForLine(/worker .* running with 1 slot/, 30_000);
+    worker.child.kill("SIGTERM");
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
