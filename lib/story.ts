@@ -51,6 +51,11 @@ export function narrateEvents(
     events.on("failed", (e) =>
       out.line(`${t(e.at)}  ${label(e.workerId)} ✗ failed   job ${e.jobId}: ${e.error}`),
     ),
+    events.on("retrying", (e) =>
+      out.line(
+        `${t(e.at)}  ${label(e.workerId)} ↻ failed   job ${e.jobId} (attempt ${e.attempt}), retry in ${Math.round(e.retryAt - e.at)} ms: ${e.error}`,
+      ),
+    ),
   ];
   return () => {
     for (const unsubscribe of unsubscribers) unsubscribe();

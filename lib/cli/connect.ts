@@ -24,7 +24,7 @@ export interface ServiceUrls {
 const onProgress = (message: string) => process.stderr.write(`${message}\n`);
 
 /** Makes sure `urls` has what `step` needs. */
-export async function resolveServicesFor(step: Step, urls: ServiceUrls): Promise<void> {
+async function resolveServicesFor(step: Step, urls: ServiceUrls): Promise<void> {
   if (step.backend === "postgres") urls.databaseUrl ??= await databaseUrl({ onProgress });
   else urls.redisUrl ??= await redisUrl({ onProgress });
 }
