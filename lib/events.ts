@@ -41,6 +41,35 @@ export interface JobEventMap {
     /** When the next attempt is due (epoch ms). */
     readonly retryAt: number;
   };
+  /**
+   * The job's process died while it ran the job, and recovery sent the job
+   * back through the retry path (steps with recovery, 08 on): `retry` — it
+   * runs again at `retryAt` — or `dead`, its attempts used up.
+   */
+  recovered: JobEventBase & {
+    /** Who noticed: the worker or supervisor that pruned the dead process. */
+    readonly workerId: string;
+    /** The dead process's id, name and pid, as it registered. */
+    readonly deadProcess: string;
+    readonly disposition: "retry" | "dead";
+  };
+  /**
+   * A stopping worker gave the job back to ready, unfinished, because its
+   * shutdown timeout passed (steps with recovery, 08 on). The attempt is not
+   * counted: the job did not fail, its worker left.
+   */
+  released: JobEventBase & { readonly workerId: string };
+  /**
+   * The job ended, but its claim had been taken away meanwhile (steps with
+   * recovery, 08 on: its worker was taken for dead, or released it on
+   * shutdown), so its outcome was not recorded: the job runs, or ran,
+   * again elsewhere. At-least-once delivery, seen from the slow worker.
+   */
+  superseded: JobEventBase & {
+    readonly workerId: string;
+    /** How this run ended, for the record that was not written. */
+    readonly status: "finished" | "failed";
+  };
   /** A worker's own query failed (the server went away, say); it waits and tries again. */
   workerError: { readonly workerId: string; readonly error: string; readonly at: number };
 }

@@ -7,7 +7,9 @@
  *
  * @module
  */
+
 import type { Redis } from "ioredis";
+import type { BarChart } from "./docs/svg-chart.ts";
 import type { JobEvents } from "./events.ts";
 import type { JsonValue } from "./jobs/arguments.ts";
 import type { JobRegistry } from "./jobs/registry.ts";
@@ -98,6 +100,12 @@ export interface WorkerOptions {
    * for steps with scheduled jobs (07 on).
    */
   readonly dispatchIntervalMs?: number;
+  /**
+   * How long a stopping worker lets its running jobs finish before it gives
+   * their claims back to ready, for steps with recovery (08 on). Steps
+   * without it wait for every running job, however long it takes.
+   */
+  readonly shutdownTimeoutMs?: number;
 }
 
 /**
@@ -166,6 +174,12 @@ export interface SuperviseOptions {
   /** The supervisor's own heartbeat settings (see {@link WorkerOptions}). */
   readonly heartbeatIntervalMs?: number;
   readonly aliveThresholdMs?: number;
+  /**
+   * The backoff for the jobs of dead workers, which recovery sends back
+   * through the retry path (steps with recovery, 08 on); the step's default
+   * otherwise. Its workers get theirs from `workerArgs`.
+   */
+  readonly retryBackoff?: RetryBackoff;
   /** Where the supervisor says what it does, and where its workers' output goes. */
   readonly out: Output;
 }
@@ -281,6 +295,12 @@ export interface RunContext {
    * settings they were measured with, and prints where.
    */
   readonly saveResults: (benchmark: string, settings: object, results: unknown) => Promise<void>;
+  /**
+   * Draws a chart of a benchmark's results as `file` (an `.svg` name), and
+   * prints where: under `npm run bench -- --report` into `docs/benchmarks/`,
+   * shown on the report page and in the lesson; otherwise into `.data/bench/`.
+   */
+  readonly saveChart: (file: string, chart: BarChart) => Promise<void>;
 }
 
 /** A lesson: who it is, what it promises, and how to open it. */

@@ -30,7 +30,7 @@ export function say(out: Output, text: string): void {
 }
 
 /**
- * Prints started / finished / failed events as they happen, with
+ * Prints the job events (started, finished, failed, retrying, recovered…) as they happen, with
  * milliseconds since the call. Returns the function that stops printing.
  */
 export function narrateEvents(
@@ -54,6 +54,19 @@ export function narrateEvents(
     events.on("retrying", (e) =>
       out.line(
         `${t(e.at)}  ${label(e.workerId)} ↻ failed   job ${e.jobId} (attempt ${e.attempt}), retry in ${Math.round(e.retryAt - e.at)} ms: ${e.error}`,
+      ),
+    ),
+    events.on("recovered", (e) =>
+      out.line(
+        `${t(e.at)}  ${label(e.workerId)} ⟲ recovered job ${e.jobId} from dead process ${e.deadProcess} → ${e.disposition === "retry" ? "retry" : "dead queue"}`,
+      ),
+    ),
+    events.on("released", (e) =>
+      out.line(`${t(e.at)}  ${label(e.workerId)} ↩ released job ${e.jobId} back to ready`),
+    ),
+    events.on("superseded", (e) =>
+      out.line(
+        `${t(e.at)}  ${label(e.workerId)} ⊘ job ${e.jobId} ${e.status} after its claim was taken away: not recorded`,
       ),
     ),
   ];

@@ -93,7 +93,7 @@ describe("npm run step", () => {
     const unknown = await step("01", "enqueue", "RmRf", "--namespace", namespace);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.split("\n")[0]).toMatch(
-      /^error: Unknown job "RmRf"\. Known jobs: AlwaysFails, Noop, SendWelcomeEmail, Sleep\./,
+      /^error: Unknown job "RmRf"\. Known jobs: AlwaysFails, KillsItsWorker, Noop, SendWelcomeEmail, Sleep\./,
     );
     const stats = await step("01", "stats", "--json", "--namespace", namespace);
     expect(JSON.parse(stats.stdout).counts).toEqual({ waiting: 0, finished: 0, failed: 0 });

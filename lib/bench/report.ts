@@ -14,6 +14,12 @@ import { type BenchEnvironment, environmentLines } from "./environment.ts";
 import type { HistoryResult, ScenarioSizes } from "./scenarios.ts";
 import { renderSuiteTable, type StepResults } from "./standard-suite.ts";
 
+/** A chart a step's own benchmark drew for the report: its file in `docs/benchmarks/`, and its title. */
+export interface ReportChart {
+  readonly file: string;
+  readonly title: string;
+}
+
 /** Everything one report run measured. */
 export interface ReportData {
   readonly finishedAt: string;
@@ -27,10 +33,13 @@ export interface ReportData {
   readonly historyCurves: ReadonlyMap<string, readonly HistoryResult[]>;
   /** What each step's own benchmark printed. */
   readonly ownBenchmarks: ReadonlyMap<string, readonly string[]>;
+  /** The charts each step's own benchmark drew, already in `docs/benchmarks/`. */
+  readonly ownCharts: ReadonlyMap<string, readonly ReportChart[]>;
 }
 
 const DOCS_DIR = join(REPO_ROOT, "docs");
-const CHARTS_DIR = join(DOCS_DIR, "benchmarks");
+/** Where the report's charts go; steps' own benchmarks draw theirs here too. */
+export const CHARTS_DIR = join(DOCS_DIR, "benchmarks");
 
 export async function writeReport(data: ReportData): Promise<string> {
   await mkdir(CHARTS_DIR, { recursive: true });
@@ -94,7 +103,19 @@ function renderPage(data: ReportData): string {
   const own = data.steps.flatMap((step) => {
     const lines = data.ownBenchmarks.get(step.id);
     if (!lines) return [];
-    return [`### ${step.id} ${step.slug}`, "", "```text", ...trimBlank(lines), "```", ""];
+    const charts = (data.ownCharts.get(step.id) ?? []).flatMap((chart) => [
+      `![${chart.title}](benchmarks/${chart.file})`,
+      "",
+    ]);
+    return [
+      `### ${step.id} ${step.slug}`,
+      "",
+      "```text",
+      ...trimBlank(lines),
+      "```",
+      "",
+      ...charts,
+    ];
   });
   return [
     "---",

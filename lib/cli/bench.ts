@@ -6,7 +6,7 @@
  */
 import { relative } from "node:path";
 import { describeEnvironment, environmentLines } from "../bench/environment.ts";
-import { writeReport } from "../bench/report.ts";
+import { CHARTS_DIR, type ReportChart, writeReport } from "../bench/report.ts";
 import {
   FULL_SIZES,
   type HistoryResult,
@@ -21,7 +21,7 @@ import { findStep, loadSteps } from "../step-directory.ts";
 import { opener, openStep, type ServiceUrls } from "./connect.ts";
 import { parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
-import { saveResults } from "./save-results.ts";
+import { saveChart, saveResults } from "./save-results.ts";
 import { UsageError } from "./usage-error.ts";
 
 const USAGE = [
@@ -79,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await saveResults(urls, "standard", quick, sizes, results);
   if (parsed.flags.report) {
     const curves = await measureHistoryCurves(chosen, urls, quick);
-    const ownBenchmarks = await runOwnBenchmarks(all, chosen, urls, quick);
+    const { ownBenchmarks, ownCharts } = await runOwnBenchmarks(all, chosen, urls, quick);
     const environment = await describeEnvironment(urls.databaseUrl ?? null, urls.redisUrl ?? null);
     const finishedAt = new Date().toISOString();
     const page = await writeReport({
@@ -91,12 +91,14 @@ async function main(argv: readonly string[]): Promise<number> {
       standard: results,
       ...curves,
       ownBenchmarks,
+      ownCharts,
     });
     console.log(`\nReport: ${relative(REPO_ROOT, page)} (charts in docs/benchmarks/)`);
     const where = `Measured ${finishedAt.slice(0, 16).replace("T", " ")} UTC by \`npm run bench -- --report${quick ? " --quick" : ""}\`: ${environmentLines(environment).join("; ")}.`;
     for (const step of chosen) {
       const printed = ownBenchmarks.get(step.id);
-      if (printed && (await writeLessonBenchmark(step, printed, where))) {
+      const charts = ownCharts.get(step.id) ?? [];
+      if (printed && (await writeLessonBenchmark(step, printed, charts, where))) {
         console.log(`Lesson: steps/${step.id}-${step.slug}/README.md benchmark block updated`);
       }
     }
@@ -128,7 +130,10 @@ async function measureHistoryCurves(steps: readonly Step[], urls: ServiceUrls, q
   return { historyLevels, historyCurves };
 }
 
-/** Runs each step's own benchmark, printing as it goes and keeping what it printed for the report. */
+/**
+ * Runs each step's own benchmark, printing as it goes and keeping what it
+ * printed, and the charts it drew (into `docs/benchmarks/`), for the report.
+ */
 async function runOwnBenchmarks(
   all: readonly Step[],
   steps: readonly Step[],
@@ -136,9 +141,12 @@ async function runOwnBenchmarks(
   quick: boolean,
 ) {
   const printed = new Map<string, string[]>();
+  const charts = new Map<string, ReportChart[]>();
   for (const step of steps) {
     const lines: string[] = [];
+    const drawn: ReportChart[] = [];
     printed.set(step.id, lines);
+    charts.set(step.id, drawn);
     await step.benchmark({
       open: opener(all, step, urls),
       out: {
@@ -150,9 +158,13 @@ async function runOwnBenchmarks(
       quick,
       saveResults: (benchmark, settings, results) =>
         saveResults(urls, benchmark, quick, settings, results),
+      saveChart: async (file, chart) => {
+        await saveChart(CHARTS_DIR, file, chart);
+        drawn.push({ file, title: chart.title });
+      },
     });
   }
-  return printed;
+  return { ownBenchmarks: printed, ownCharts: charts };
 }
 
 runMain(() => main(process.argv.slice(2)));

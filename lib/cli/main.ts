@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { RESULTS_DIR } from "../bench/results-file.ts";
 import { workshopJobs } from "../jobs/catalog.ts";
 import type { RunContext, Step, StepInstance } from "../step.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
@@ -19,9 +20,9 @@ import { runStatsCommand } from "./commands/stats.ts";
 import { runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
-import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
+import { integerFlag, type Parsed, parseFlags, retryBackoffFlag } from "./parse.ts";
 import { runMain } from "./run-main.ts";
-import { saveResults } from "./save-results.ts";
+import { saveChart, saveResults } from "./save-results.ts";
 import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -88,6 +89,7 @@ async function runCommand(
         quick: parsed.flags.quick === true,
         saveResults: (benchmark, settings, results) =>
           saveResults(urls, benchmark, parsed.flags.quick === true, settings, results),
+        saveChart: (file, chart) => saveChart(RESULTS_DIR, file, chart),
       };
       await (command === "story" ? step.story(context) : step.benchmark(context));
       return 0;
@@ -104,6 +106,8 @@ async function runCommand(
         processes: { type: "string" },
         queues: { type: "string" },
         "job-timeout": { type: "string" },
+        "retry-backoff": { type: "string" },
+        "shutdown-timeout": { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 0);
       if (parsed.flags.help) return printed(usage);
@@ -121,6 +125,8 @@ async function runCommand(
             ? parsed.flags.queues.split(",").map((queue) => queue.trim())
             : undefined,
         jobTimeoutMs: integerFlag(parsed, "job-timeout", usage, 1, 86_400_000),
+        retryBackoff: retryBackoffFlag(parsed, "retry-backoff", usage),
+        shutdownTimeoutMs: integerFlag(parsed, "shutdown-timeout", usage, 0, 3_600_000),
       };
       const processes = integerFlag(parsed, "processes", usage, 1, 100);
       if (processes !== undefined) {

@@ -54,7 +54,7 @@ export const COMMAND_USAGE = {
     `Usage: npm run step ${n} [-- story]\n\nRuns the step's story in the terminal and exits.`,
   worker: (n: string) =>
     [
-      `Usage: npm run step ${n} -- worker [--concurrency N] [--poll-interval MS] [--processes N] [--queues A,B] [--job-timeout MS] [--namespace NAME]`,
+      `Usage: npm run step ${n} -- worker [--concurrency N] [--poll-interval MS] [--processes N] [--queues A,B] [--job-timeout MS] [--retry-backoff B,M,J] [--shutdown-timeout MS] [--namespace NAME]`,
       "",
       "Runs a worker in this terminal until Ctrl-C (SIGINT) or SIGTERM, then finishes",
       "the jobs it is running and exits. Enqueue from another terminal.",
@@ -73,6 +73,12 @@ export const COMMAND_USAGE = {
       "                     steps with priorities (07 on; default: default)",
       "  --job-timeout MS   how long one attempt may run, for jobs without a timeout of",
       "                     their own, for steps with timeouts (07 on; default: none)",
+      "  --retry-backoff BASE_MS,MAX_MS,JITTER  the wait before retry n is",
+      "                     min(MAX, BASE × 2^(n−1)) × (1 + JITTER × random), for steps",
+      "                     with retries (07 on; default 10000,21600000,0.5)",
+      "  --shutdown-timeout MS  on SIGTERM, how long running jobs may finish before",
+      "                     they are released back to ready, for steps with recovery",
+      "                     (08 on; default 10000)",
       NAMESPACE_HELP,
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>

@@ -9,6 +9,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ReportChart } from "../bench/report.ts";
 import { REPO_ROOT } from "../paths.ts";
 import { type Step, stepFolder } from "../step.ts";
 import { formatMarkdown } from "./format-markdown.ts";
@@ -18,13 +19,15 @@ export const LESSON_BENCHMARK_BEGIN =
 export const LESSON_BENCHMARK_END = "<!-- benchmark:end -->";
 
 /**
- * Replaces the benchmark block of `step`'s README with `printed` and a line
- * saying when and where it was measured. Returns false (and changes nothing)
+ * Replaces the benchmark block of `step`'s README with `printed`, the
+ * charts its benchmark drew (in `docs/benchmarks/`), and a line saying when
+ * and where it was measured. Returns false (and changes nothing)
  * when the README has no block.
  */
 export async function writeLessonBenchmark(
   step: Step,
   printed: readonly string[],
+  charts: readonly ReportChart[],
   measuredWhere: string,
 ): Promise<boolean> {
   const path = join(REPO_ROOT, "steps", stepFolder(step), "README.md");
@@ -41,6 +44,7 @@ export async function writeLessonBenchmark(
     ),
     "```",
     "",
+    ...charts.flatMap((chart) => [`![${chart.title}](../../docs/benchmarks/${chart.file})`, ""]),
     measuredWhere,
     "",
     LESSON_BENCHMARK_END,

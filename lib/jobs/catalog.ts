@@ -49,7 +49,25 @@ export const alwaysFails = defineJob<{ message: string }>({
   },
 });
 
+/**
+ * Kills the process running it with SIGKILL, as a crash in a native module
+ * or the kernel's out-of-memory killer would: a poison job. Steps 04–07 lose
+ * it or leave it claimed for ever; step 08 counts each death as an attempt
+ * and buries it in the dead queue after the third, with the reason. Run it
+ * in a worker process (`npm run step NN -- worker`): in the process of a
+ * story or a test it would kill that too.
+ */
+export const killsItsWorker = defineJob<Record<string, never>>({
+  name: "KillsItsWorker",
+  description: "SIGKILLs the worker process that runs it (a poison job)",
+  exampleArguments: {},
+  maxAttempts: 3,
+  perform() {
+    process.kill(process.pid, "SIGKILL");
+  },
+});
+
 /** A fresh registry holding every workshop job. */
 export function workshopJobs(): JobRegistry {
-  return new JobRegistry([noop, sleepJob, sendWelcomeEmail, alwaysFails]);
+  return new JobRegistry([noop, sleepJob, sendWelcomeEmail, alwaysFails, killsItsWorker]);
 }

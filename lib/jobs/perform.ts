@@ -50,6 +50,15 @@ export interface RetryScheduled {
   readonly retryAt: number;
 }
 
+/**
+ * What a step's `record` says when the outcome was not its to record any
+ * more (steps with recovery, 08 on): the claim had been taken away — this
+ * worker was taken for dead, or released the job when it stopped — and the
+ * job runs, or ran, again elsewhere. `performJob` then announces
+ * `superseded`, neither `finished` nor `failed`.
+ */
+export const SUPERSEDED = "superseded";
+
 /** Who runs the job, with what, and who hears about it. */
 export interface PerformContext {
   readonly registry: JobRegistry;
@@ -71,13 +80,14 @@ export interface PerformContext {
  * A job that throws, one that outlives its timeout, an unknown name and
  * unreadable arguments all become a `failed` outcome; only an error from
  * `record` itself propagates. When `record` resolves with a
- * {@link RetryScheduled}, the failure is announced as `retrying`.
+ * {@link RetryScheduled}, the failure is announced as `retrying`; with
+ * {@link SUPERSEDED}, the outcome as `superseded`.
  */
 export async function performJob(
   job: StoredJob,
   context: PerformContext,
   // biome-ignore lint/suspicious/noConfusingVoidType: steps without retries record and return nothing (Promise<void>).
-  record: (outcome: JobOutcome) => Promise<void | RetryScheduled>,
+  record: (outcome: JobOutcome) => Promise<void | RetryScheduled | typeof SUPERSEDED>,
 ): Promise<JobOutcome> {
   const { workerId, events } = context;
   const startedAt = now();
@@ -85,7 +95,15 @@ export async function performJob(
   const outcome = await runPerform(job, context, startedAt);
   const retry = await record(outcome);
   const at = now();
-  if (outcome.status === "failed" && retry) {
+  if (retry === SUPERSEDED) {
+    events.emit("superseded", {
+      jobId: job.id,
+      name: job.name,
+      workerId,
+      at,
+      status: outcome.status,
+    });
+  } else if (outcome.status === "failed" && retry) {
     events.emit("retrying", {
       jobId: job.id,
       name: job.name,

@@ -4,13 +4,14 @@
  *
  * @module
  */
-import type { StepInstance } from "../../step.ts";
+import type { RetryBackoff, StepInstance } from "../../step.ts";
 import { COMMAND_USAGE } from "../usage.ts";
 import { UsageError } from "../usage-error.ts";
 
 export interface SupervisorCommandOptions {
   readonly heartbeatIntervalMs?: number;
   readonly aliveThresholdMs?: number;
+  readonly retryBackoff?: RetryBackoff;
 }
 
 /**
@@ -35,6 +36,7 @@ export async function runSupervisorCommand(
     workerArgs,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     aliveThresholdMs: options.aliveThresholdMs,
+    retryBackoff: options.retryBackoff,
     out: { line: (text = "") => console.log(text) },
   });
   console.log(

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { StepInstance } from "../../step.ts";
+import type { RetryBackoff, StepInstance } from "../../step.ts";
 import { clock } from "../terminal.ts";
 
 export interface WorkerCommandOptions {
@@ -16,6 +16,10 @@ export interface WorkerCommandOptions {
   readonly queues?: readonly string[];
   /** How long one attempt may run, for steps with timeouts (07 on). */
   readonly jobTimeoutMs?: number;
+  /** The wait before each retry, for steps with retries (07 on). */
+  readonly retryBackoff?: RetryBackoff;
+  /** How long running jobs may finish on a stop, for steps with recovery (08 on). */
+  readonly shutdownTimeoutMs?: number;
 }
 
 /**
@@ -44,6 +48,21 @@ export async function runWorkerCommand(
       `${clock(e.at)}  ${e.workerId}  ↻ job ${e.jobId} ${e.name}: attempt ${e.attempt} failed (${e.error}); retry at ${clock(e.retryAt)}`,
     ),
   );
+  events.on("recovered", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ⟲ job ${e.jobId} ${e.name}: its process ${e.deadProcess} died → ${e.disposition === "retry" ? "retry" : "dead queue"}`,
+    ),
+  );
+  events.on("released", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ↩ job ${e.jobId} ${e.name}: still running at the shutdown timeout, released back to ready`,
+    ),
+  );
+  events.on("superseded", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ⊘ job ${e.jobId} ${e.name} ${e.status}, but its claim had been taken away: not recorded (it runs again elsewhere)`,
+    ),
+  );
   events.on("workerError", (e) =>
     console.error(`${clock(e.at)}  ${e.workerId}  ! ${e.error} (retrying)`),
   );
@@ -69,4 +88,8 @@ export async function runWorkerCommand(
   await stopRequested;
   await worker.stop();
   console.log("Worker stopped.");
+  // Steps with a shutdown timeout (08 on) may stop while a job still runs in
+  // this process: its claim went back to ready and it runs elsewhere. Its
+  // timers would keep Node alive; end now instead of waiting for them.
+  process.exit(0);
 }
