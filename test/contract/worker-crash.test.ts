@@ -30,7 +30,14 @@ contractFor("survivesWorkerCrash", (step, declared) => {
       const { instance, jobId } = await crashWorkerMidJob("crash");
       const { registry } = recordingJobs(); // its Sleep returns at once
       const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 20_000);
-      const healthy = instance.startWorker({ registry, pollIntervalMs: 20 });
+      // Steps with retries send a recovered job through them (08): a short
+      // backoff, so the rerun is not minutes away.
+      const healthy = instance.startWorker({
+        registry,
+        pollIntervalMs: 20,
+        retryBackoff: { baseMs: 20, maxMs: 100, jitter: 0 },
+        dispatchIntervalMs: 50,
+      });
       await rerun;
       await healthy.stop();
     }, 60_000);

@@ -1,0 +1,81 @@
+/**
+ * Step 07 — retries and priorities: failed jobs are retried with exponential
+ * backoff and jitter, then kept in a dead queue; jobs can be scheduled for
+ * later, and a dispatcher makes them ready when due; named queues and
+ * priorities decide the claim order; an attempt can time out.
+ *
+ * @module
+ */
+import { assembleInstance } from "../../lib/instance.ts";
+import { openStepDatabase } from "../../lib/postgres/step-database.ts";
+import type { Step } from "../../lib/step.ts";
+import { runBenchmark } from "./bench.ts";
+import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { insertJobs } from "./enqueue.ts";
+import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
+import { listProcesses } from "./processes.ts";
+import { runStory } from "./story.ts";
+import { startSupervisor } from "./supervisor.ts";
+import { startClaimingWorker } from "./worker.ts";
+
+export const step: Step = {
+  id: "08",
+  slug: "recovery",
+  title: "Recovery: dead workers' jobs retried, graceful shutdown, at-least-once",
+  buildsOn: "07",
+  backend: "postgres",
+  // Step 06's five, and now: failed jobs are retried with backoff and end in
+  // a dead queue (retries.test.ts), urgent jobs and named queues are served
+  // first (priorities.test.ts), jobs can be scheduled for later
+  // (scheduled-jobs.test.ts). Still not kept: a dead worker's claimed jobs
+  // stay claimed (worker-crash.test.ts demonstrates it; step 08 recovers them).
+  guarantees: [
+    "everyJobRuns",
+    "noDuplicatesWithHealthyWorkers",
+    "lowLatencyPickup",
+    "noTransactionWhileRunning",
+    "deadWorkersNoticed",
+    "retries",
+    "priorities",
+    "scheduledJobs",
+    "survivesWorkerCrash",
+    "recovery",
+  ],
+
+  async open(options) {
+    const { database, recreate } = await openStepDatabase(
+      step,
+      options,
+      new URL("./schema.sql", import.meta.url),
+    );
+    if (!options.databaseUrl) throw new Error("Step 08 needs databaseUrl.");
+    // Statements of the workers' listening connections (LISTEN), which are
+    // not sent through the pool.
+    let listenerStatements = 0;
+    const listening = {
+      databaseUrl: options.databaseUrl,
+      onStatement: () => {
+        listenerStatements++;
+      },
+    };
+    return assembleInstance({
+      step: step,
+      namespace: database.schema,
+      database,
+      insertJobs: (jobs) => database.transaction((tx) => insertJobs(tx, jobs)),
+      startWorker: (events, workerOptions) =>
+        startClaimingWorker(database, listening, events, workerOptions),
+      counts: () => countJobs(database),
+      fillHistory: (count) => insertFinishedJobs(database, count),
+      statementsSent: () => database.statementsSent + listenerStatements,
+      reset: recreate,
+      close: () => database.close(),
+      processes: () => listProcesses(database),
+      supervise: (supervisorOptions) => startSupervisor(database, step.id, supervisorOptions),
+      failedJobs: () => listFailedJobs(database),
+      retryFailedJobs: (which) => retryFailedJobs(database, which),
+    });
+  },
+  story: runStory,
+  benchmark: runBenchmark,
+};

@@ -1,0 +1,94 @@
+/**
+ * The processes table: registering on start, deregistering on a clean exit,
+ * and who is considered alive.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import type { Sql } from "../../lib/postgres/database.ts";
+import type { ProcessReport } from "../../lib/step.ts";
+
+/** What a process says about itself when it registers. */
+export interface ProcessRegistration {
+  readonly kind: "Worker" | "Supervisor";
+  readonly name: string;
+  readonly supervisorId?: string;
+  readonly aliveThresholdMs: number;
+}
+
+/** Inserts this process's row and returns its id. Its first heartbeat is the insert itself. */
+// #region register
+export async function registerProcess(
+  sql: Sql,
+  registration: ProcessRegistration,
+): Promise<string> {
+  const [row] = await sql.query<{ id: string }>(
+    `INSERT INTO processes (kind, name, pid, hostname, supervisor_id, alive_threshold)
+     VALUES ($1, $2, $3, $4, $5, make_interval(secs => $6 / 1000.0))
+     RETURNING id`,
+    [
+      registration.kind,
+      registration.name,
+      process.pid,
+      hostname(),
+      registration.supervisorId ?? null,
+      registration.aliveThresholdMs,
+    ],
+  );
+  if (!row) throw new Error("Registering the process returned no row.");
+  return row.id;
+}
+
+/**
+ * Deletes the row on a clean exit: a process that said goodbye is not dead.
+ * Fails while the process still holds claims (the reference from
+ * claimed_executions forbids it) — then the row stays and goes stale, which is
+ * the truth: those jobs were left behind.
+ */
+export async function deregisterProcess(sql: Sql, processId: string): Promise<void> {
+  await sql.query("DELETE FROM processes WHERE id = $1", [processId]);
+}
+// #endregion register
+
+/**
+ * Every process, oldest first, and whether it counts as alive: its last
+ * heartbeat is more recent than its own alive threshold. The database's
+ * clock judges, never the caller's, so processes on several machines are
+ * measured against one clock.
+ */
+// #region alive
+export async function listProcesses(sql: Sql): Promise<ProcessReport[]> {
+  const rows = await sql.query<{
+    id: string;
+    kind: string;
+    name: string;
+    pid: number;
+    hostname: string;
+    supervisor_id: string | null;
+    age_ms: number;
+    heartbeat_age_ms: number;
+    alive_threshold_ms: number;
+    alive: boolean;
+  }>(
+    `SELECT id, kind, name, pid, hostname, supervisor_id,
+            extract(epoch FROM now() - created_at) * 1000 AS age_ms,
+            extract(epoch FROM now() - last_heartbeat_at) * 1000 AS heartbeat_age_ms,
+            extract(epoch FROM alive_threshold) * 1000 AS alive_threshold_ms,
+            last_heartbeat_at > now() - alive_threshold AS alive
+     FROM processes
+     ORDER BY id`,
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    pid: row.pid,
+    hostname: row.hostname,
+    supervisorId: row.supervisor_id,
+    ageMs: Number(row.age_ms),
+    heartbeatAgeMs: Number(row.heartbeat_age_ms),
+    aliveThresholdMs: Number(row.alive_threshold_ms),
+    alive: row.alive,
+  }));
+}
+// #endregion alive

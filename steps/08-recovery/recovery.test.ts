@@ -1,0 +1,143 @@
+/**
+ * Step 08's own tests: pruning a dead process sends its jobs through the
+ * retry path, and a second death to the dead queue; two pruners never
+ * recover one process twice; a claim cannot outlive its process row, and
+ * what died while nothing ran is recovered at start; a worker taken for dead
+ * records nothing when its job ends late; a stopping worker releases what
+ * outlives its shutdown timeout.
+ */
+import { describe, expect, it } from "vitest";
+import { defineJob } from "../../lib/jobs/job.ts";
+import { JobRegistry } from "../../lib/jobs/registry.ts";
+import type { StepInstance } from "../../lib/step.ts";
+import { openForTest } from "../../test/support/open.ts";
+import { eventually, gate, nextEvent } from "../../test/support/waiting.ts";
+import { spawnWorker } from "../../test/support/worker-process.ts";
+import { finishClaimedJob } from "./claims.ts";
+import { step } from "./index.ts";
+import { pruneDeadProcesses } from "./recovery.ts";
+import { dispatchDueJobs } from "./scheduled-executions.ts";
+
+const POLICY = { maxAttemptsOf: () => 2, backoff: { baseMs: 20, maxMs: 100, jitter: 0 } };
+const QUICK_BACKOFF = { baseMs: 20, maxMs: 100, jitter: 0 };
+
+function sql(instance: StepInstance) {
+  if (!instance.database) throw new Error("no database");
+  return instance.database;
+}
+
+/** Starts a worker process, waits until it runs job `id`, and kills it with SIGKILL. */
+async function killWhileRunning(instance: StepInstance, id: string): Promise<void> {
+  const crashing = spawnWorker(instance);
+  await crashing.waitForLine(new RegExp(`▶ job ${id} Sleep`));
+  crashing.child.kill("SIGKILL");
+  await crashing.exited;
+}
+
+/** A registry whose `Stuck` job waits for the test to open `release`. */
+function stuckJobs(release: Promise<void>) {
+  return new JobRegistry([
+    defineJob({ name: "Quick", description: "", exampleArguments: {}, perform() {} }),
+    defineJob({ name: "Stuck", description: "", exampleArguments: {}, perform: () => release }),
+  ]);
+}
+
+describe("step 08 — recovery", () => {
+  it("a SIGKILLed worker's job goes back through the retry path; the next death sends it to the dead queue", async () => {
+    const instance = await openForTest(step, "prune");
+    const id = await instance.enqueue("Sleep", { ms: 600_000 });
+    await killWhileRunning(instance, id);
+    expect(await pruneDeadProcesses(sql(instance), POLICY)).toMatchObject([
+      { jobs: [{ jobId: id, name: "Sleep", disposition: "retry" }] },
+    ]);
+    expect(await instance.counts()).toMatchObject({ claimed: 0, scheduled: 1 });
+    // Its retry comes due after the backoff; the dispatcher makes it ready.
+    await eventually(
+      async () => (await dispatchDueJobs(sql(instance), 10)).moved === 1,
+      "the retry to be dispatched",
+    );
+    await killWhileRunning(instance, id);
+    expect(await pruneDeadProcesses(sql(instance), POLICY)).toMatchObject([
+      { jobs: [{ jobId: id, disposition: "dead" }] },
+    ]);
+    const [dead] = (await instance.failedJobs?.()) ?? [];
+    expect(dead).toMatchObject({ jobId: id, attempts: 2 });
+    expect(dead?.error).toMatch(/^ProcessDiedError: process \d+ .* died while running this job$/);
+    expect(await instance.processes?.()).toEqual([]);
+  }, 60_000);
+
+  it("two pruners at once recover a dead process once", async () => {
+    const instance = await openForTest(step, "twice");
+    const id = await instance.enqueue("Sleep", { ms: 600_000 });
+    await killWhileRunning(instance, id);
+    const passes = await Promise.all(
+      Array.from({ length: 4 }, () => pruneDeadProcesses(sql(instance), POLICY)),
+    );
+    expect(passes.flat().flatMap((pass) => pass.jobs)).toEqual([
+      { jobId: id, name: "Sleep", disposition: "retry" },
+    ]);
+    expect(await instance.counts()).toMatchObject({ claimed: 0, scheduled: 1 });
+  }, 60_000);
+
+  it("a claim cannot outlive its process row; a worker starting recovers what died while nothing ran", async () => {
+    const instance = await openForTest(step, "start");
+    const id = await instance.enqueue("Sleep", { ms: 600_000 });
+    await killWhileRunning(instance, id);
+    // No orphans: the reference from claimed_executions keeps the row.
+    await expect(sql(instance).query("DELETE FROM processes")).rejects.toThrow(/foreign key/);
+    const recovered = nextEvent(instance.events, "recovered", (e) => e.jobId === id);
+    const worker = instance.startWorker({ retryBackoff: QUICK_BACKOFF });
+    expect(await recovered).toMatchObject({ disposition: "retry", name: "Sleep" });
+    await worker.stop();
+  }, 60_000);
+
+  it("a worker taken for dead records nothing when its job ends: the job is retried instead", async () => {
+    const instance = await openForTest(step, "late");
+    const release = gate();
+    const id = await instance.enqueue("Stuck", {});
+    const started = nextEvent(instance.events, "started", (e) => e.jobId === id);
+    const worker = instance.startWorker({ registry: stuckJobs(release.opened) });
+    await started;
+    // Its heartbeat looks old, as after a long pause: the pruner takes it for dead.
+    await sql(instance).query("UPDATE processes SET last_heartbeat_at = now() - interval '1 day'");
+    await pruneDeadProcesses(sql(instance), POLICY);
+    const superseded = nextEvent(instance.events, "superseded", (e) => e.jobId === id);
+    release.open();
+    expect(await superseded).toMatchObject({ status: "finished" });
+    expect(await instance.counts()).toMatchObject({ finished: 0, claimed: 0, scheduled: 1 });
+    // The claim was not its own any more: a finish in its name changes nothing either.
+    const late = await finishClaimedJob(sql(instance), { id }, "999999", { kind: "finished" });
+    expect(late.stillOurs).toBe(false);
+    await worker.stop();
+  });
+
+  it("a stopping worker lets running jobs finish for its shutdown timeout, then releases the rest to ready", async () => {
+    const instance = await openForTest(step, "release");
+    const never = gate();
+    const stuck = await instance.enqueue("Stuck", {});
+    const quick = await instance.enqueue("Quick", {});
+    const started = nextEvent(instance.events, "started", (e) => e.jobId === stuck);
+    const finished = nextEvent(instance.events, "finished", (e) => e.jobId === quick);
+    const released = nextEvent(instance.events, "released", (e) => e.jobId === stuck);
+    const worker = instance.startWorker({
+      registry: stuckJobs(never.opened),
+      concurrency: 2,
+      shutdownTimeoutMs: 200,
+    });
+    await Promise.all([started, finished]);
+    await worker.stop();
+    await released;
+    expect(await instance.counts()).toMatchObject({ ready: 1, claimed: 0, finished: 1 });
+    const [job] = await sql(instance).query<{ attempts: number }>(
+      "SELECT attempts FROM jobs WHERE id = $1",
+      [stuck],
+    );
+    expect(job?.attempts).toBe(0);
+    // The abandoned attempt ends later: its finish finds no claim and changes nothing.
+    const superseded = nextEvent(instance.events, "superseded", (e) => e.jobId === stuck);
+    never.open();
+    await superseded;
+    expect(await instance.counts()).toMatchObject({ ready: 1, finished: 1 });
+    expect(await instance.processes?.()).toEqual([]);
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * The supervisor: a process that starts N worker processes, restarts any
+ * that exits unexpectedly, passes SIGINT / SIGTERM on to them, and exits
+ * when they have. Step 07: it also runs the dispatcher, which moves
+ * scheduled jobs to ready when they are due.
+ *
+ * @module
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { workshopJobs } from "../../lib/jobs/catalog.ts";
+import type { Database } from "../../lib/postgres/database.ts";
+import type { SuperviseOptions, Supervisor } from "../../lib/step.ts";
+import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process.ts";
+import { checkRetryBackoff, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF } from "./backoff.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
+import { deregisterProcess, registerProcess } from "./processes.ts";
+import { describeRecoveredJobs, RecoveryLoop } from "./recovery.ts";
+
+/**
+ * A worker that dies within this long of starting is restarted only after a
+ * pause, so a worker that cannot start at all (a bad flag, a database that
+ * refuses it) is not restarted in a tight loop.
+ */
+const QUICK_DEATH_MS = 2_000;
+const RESTART_PAUSE_MS = 1_000;
+
+/**
+ * Registers the supervisor as a process of its own (kind `Supervisor`, with a
+ * heartbeat), then starts `processes` workers: `npm run step 06 -- worker`
+ * processes with the same flags and `--supervisor-id`, so their rows say who
+ * started them.
+ *
+ * Why separate processes and not N workers in this one: a process is what
+ * dies — of a crash in native code, an out-of-memory kill, a job that spins
+ * for ever — and only a process outside it can notice and start another.
+ * (Solid Queue forks; Node cannot fork a running program, so we start fresh
+ * ones. Sidekiq leaves this to systemd or Kubernetes.)
+ *
+ * A real system would also watch the rows: a worker whose heartbeat stopped
+ * while its process lives on (stuck in a loop) would be killed and replaced.
+ * Here the supervisor only notices exits.
+ */
+// #region supervisor
+export async function startSupervisor(
+  database: Database,
+  stepId: string,
+  options: SuperviseOptions,
+): Promise<Supervisor> {
+  const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
+  const name = `supervisor:${process.pid}`;
+  const id = await registerProcess(database, {
+    kind: "Supervisor",
+    name,
+    aliveThresholdMs: beat.thresholdMs,
+  });
+  const heartbeat = new Heartbeat(database, {
+    processId: id,
+    intervalMs: beat.intervalMs,
+    onError: (error) => options.out.line(`supervisor: heartbeat failed (${error}); retrying`),
+  });
+  // Recovery: at once (what died while nothing watched), then every beat.
+  // The supervisor judges attempts by the workshop's registry — the one its
+  // workers run (a real system would store max_attempts on the job row).
+  const registry = workshopJobs();
+  const recovery = new RecoveryLoop(database, {
+    intervalMs: beat.intervalMs,
+    policy: {
+      maxAttemptsOf: (name) =>
+        registry.has(name)
+          ? (registry.lookup(name).maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
+          : DEFAULT_MAX_ATTEMPTS,
+      backoff: checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF),
+    },
+    onRecovered: (dead) =>
+      options.out.line(
+        `supervisor: process ${dead.processId} (${dead.name}) is dead; ${describeRecoveredJobs(dead.jobs)}`,
+      ),
+    onError: (error) => options.out.line(`supervisor: recovery failed (${error}); retrying`),
+  });
+  // One dispatcher per supervisor; its workers run none (see dispatcher.ts).
+  const dispatcher = new Dispatcher(database, {
+    onError: (error) => options.out.line(`supervisor: dispatching failed (${error}); retrying`),
+  });
+  let stopping = false;
+  const workers = new Set<WorkerProcess>();
+
+  function startWorker(): void {
+    const startedAt = Date.now();
+    const worker = spawnWorkerProcess({
+      stepId,
+      namespace: database.schema,
+      args: [...options.workerArgs, "--supervisor-id", id],
+      // Its own process group: a Ctrl-C reaches the supervisor only, which
+      // passes it on once. (In one group, each worker would get it twice —
+      // from the terminal and from us — and a second signal means "exit now".)
+      detached: true,
+    });
+    workers.add(worker);
+    const pid = worker.child.pid;
+    worker.onLine((line) => {
+      if (line.trim() !== "") options.out.line(`[worker ${pid}] ${line}`);
+    });
+    void worker.exited.then(async ({ code, signal }) => {
+      workers.delete(worker);
+      if (stopping) return;
+      options.out.line(
+        `supervisor: worker ${pid} exited unexpectedly (${signal ?? `code ${code}`}); starting another`,
+      );
+      recovery.wake(); // its pid is gone: its jobs can go back now
+
+      if (Date.now() - startedAt < QUICK_DEATH_MS) await sleep(RESTART_PAUSE_MS);
+      if (!stopping) startWorker();
+    });
+    options.out.line(`supervisor: started worker process ${pid}`);
+  }
+
+  for (let i = 0; i < options.processes; i++) startWorker();
+
+  return {
+    id,
+    async stop(signal) {
+      stopping = true;
+      const exits = [...workers].map((worker) => worker.exited);
+      for (const worker of workers) worker.child.kill(signal);
+      await Promise.all(exits);
+      await recovery.stop();
+      await dispatcher.stop();
+      await heartbeat.stop();
+      await deregisterProcess(database, id);
+    },
+  };
+}
+// #endregion supervisor

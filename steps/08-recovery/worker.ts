@@ -1,0 +1,344 @@
+/**
+ * The worker: register as a process and heartbeat; claim as many ready jobs
+ * of its queues as it has free slots, most urgent first; run each outside
+ * any transaction, with a timeout; finish each in a short transaction of its
+ * own — finished, retried later, or dead; when there is nothing to claim,
+ * wait for a notification (or the slow fallback poll); deregister on a clean
+ * stop. Without a supervisor, it also runs a dispatcher.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type JobEvents, now } from "../../lib/events.ts";
+import { workshopJobs } from "../../lib/jobs/catalog.ts";
+import {
+  type JobOutcome,
+  performJob,
+  type RetryScheduled,
+  type StoredJob,
+  SUPERSEDED,
+} from "../../lib/jobs/perform.ts";
+import type { Database } from "../../lib/postgres/database.ts";
+import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import {
+  checkRetryBackoff,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_RETRY_BACKOFF,
+  retryDelayMs,
+} from "./backoff.ts";
+import {
+  claimReadyJobs,
+  type Disposition,
+  dispose,
+  finishClaimedJob,
+  releaseClaimsOf,
+} from "./claims.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { Doorbell } from "./doorbell.ts";
+import { DEFAULT_QUEUE } from "./enqueue.ts";
+import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
+import { Listener } from "./listener.ts";
+import { deregisterProcess, registerProcess } from "./processes.ts";
+import { RecoveryLoop } from "./recovery.ts";
+import { SlotPool } from "./slots.ts";
+
+/**
+ * The fallback poll: how long a loop waits for a notification before it
+ * looks at the queue anyway. `pollIntervalMs` (the CLI's `--poll-interval`)
+ * sets it. Notifications make pickup immediate; this bounds how long a job
+ * can wait if one is ever missed (a listener that was reconnecting, a
+ * notification queue that filled up) while costing an idle worker three
+ * statements every five seconds instead of thirty a second.
+ */
+export const DEFAULT_FALLBACK_POLL_INTERVAL_MS = 5_000;
+
+/**
+ * How long a stopping worker lets its running jobs finish before it releases
+ * their claims back to ready (Solid Queue's `shutdown_timeout` is 5 s;
+ * Sidekiq's is 25 s, under the 30 s Heroku and Kubernetes wait before
+ * SIGKILL). It should be shorter than whatever sends the SIGKILL after the
+ * SIGTERM, or the release never happens.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** What the listening worker needs besides the pool: where to open its listening connection. */
+export interface ListeningSetup {
+  readonly databaseUrl: string;
+  /** Counts the listening connection's statements into the instance's total. */
+  readonly onStatement: () => void;
+}
+/** How long a loop waits after its own query failed (server restarting, say) before trying again. */
+const ERROR_BACKOFF_MS = 1_000;
+/**
+ * How many times finishing a job is tried before giving up. The job has run;
+ * if the outcome cannot be written (the server is down for longer than
+ * this), the claim stays behind, as after a crash.
+ */
+const FINISH_ATTEMPTS = 10;
+
+/**
+ * Registers this worker as a process (and heartbeats), then starts one
+ * listening connection and one claiming loop with `concurrency` slots in
+ * this process; its claims point at its process row. The loop claims as many jobs as there are free
+ * slots, starts each in a slot, and claims again when a slot frees up — or,
+ * when it found fewer jobs than free slots, waits for the doorbell: rung by a
+ * notification, or by the listener when it has (re)connected.
+ */
+export function startClaimingWorker(
+  database: Database,
+  setup: ListeningSetup,
+  events: JobEvents,
+  options: WorkerOptions = {},
+): Worker {
+  const id = options.name ?? `${hostname()}:${process.pid}`;
+  const registry = options.registry ?? workshopJobs();
+  const fallbackInterval = options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS;
+  const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
+  const slots = new SlotPool(options.concurrency ?? 1);
+  const queues = options.queues ?? [DEFAULT_QUEUE];
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  const backoff = checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF);
+  const stopping = new AbortController();
+  const doorbell = new Doorbell();
+  const listener = new Listener({
+    url: setup.databaseUrl,
+    channel: database.schema,
+    applicationName: database.schema,
+    onWake: () => doorbell.ring(),
+    onError: (error) =>
+      events.emit("workerError", { workerId: `${id}/listener`, error: String(error), at: now() }),
+    onStatement: setup.onStatement,
+  });
+  listener.start();
+
+  // #region lifecycle
+  let heartbeat: Heartbeat | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let recovery: RecoveryLoop | undefined;
+  let processId: string | undefined;
+  /** Registers (retrying while the database is away), then heartbeats, then claims until stopped. */
+  async function live(): Promise<void> {
+    processId = await register();
+    if (processId === undefined) return; // stopped before it could register
+    heartbeat = new Heartbeat(database, {
+      processId,
+      intervalMs: beat.intervalMs,
+      onError: (error) =>
+        events.emit("workerError", {
+          workerId: `${id}/heartbeat`,
+          error: String(error),
+          at: now(),
+        }),
+      onBeat: checkOnSupervisor,
+    });
+    // A supervised worker leaves dispatching and recovery to its supervisor.
+    if (options.supervisorId === undefined) {
+      recovery = new RecoveryLoop(database, {
+        intervalMs: beat.intervalMs,
+        policy: { maxAttemptsOf, backoff },
+        onRecovered: (dead) => {
+          for (const job of dead.jobs) {
+            events.emit("recovered", {
+              jobId: job.jobId,
+              name: job.name,
+              workerId: `${id}/recovery`,
+              deadProcess: `${dead.processId} (${dead.name})`,
+              disposition: job.disposition,
+              at: now(),
+            });
+          }
+        },
+        onError: (error) =>
+          events.emit("workerError", {
+            workerId: `${id}/recovery`,
+            error: String(error),
+            at: now(),
+          }),
+      });
+      dispatcher = new Dispatcher(database, {
+        intervalMs: options.dispatchIntervalMs,
+        onError: (error) =>
+          events.emit("workerError", {
+            workerId: `${id}/dispatcher`,
+            error: String(error),
+            at: now(),
+          }),
+      });
+    }
+    await claimLoop(processId);
+  }
+
+  async function register(): Promise<string | undefined> {
+    while (!stopping.signal.aborted) {
+      try {
+        return await registerProcess(database, {
+          kind: "Worker",
+          name: id,
+          supervisorId: options.supervisorId,
+          aliveThresholdMs: beat.thresholdMs,
+        });
+      } catch (error) {
+        events.emit("workerError", { workerId: id, error: String(error), at: now() });
+        await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A worker started by a supervisor stops when its supervisor is gone (its
+   * parent process changed: the supervisor was killed and the worker was
+   * handed to init). Solid Queue's workers do the same. It stops the way a
+   * SIGTERM would stop it — finish the running jobs, deregister — by sending
+   * itself one, so the worker command's usual shutdown runs.
+   */
+  const parentAtStart = process.ppid;
+  function checkOnSupervisor(): void {
+    if (options.supervisorId === undefined || process.ppid === parentAtStart) return;
+    events.emit("workerError", {
+      workerId: id,
+      error: `Supervisor ${options.supervisorId} (pid ${parentAtStart}) is gone: stopping.`,
+      at: now(),
+    });
+    process.kill(process.pid, "SIGTERM");
+  }
+  // #endregion lifecycle
+
+  // #region claim-loop
+  async function claimLoop(processId: string): Promise<void> {
+    while (!stopping.signal.aborted) {
+      await slots.waitForFree(stopping.signal);
+      if (stopping.signal.aborted) break;
+      const rungBefore = doorbell.rings; // before looking, so no ring is missed
+      const free = slots.free;
+      let jobs: StoredJob[];
+      try {
+        // A short transaction: committed before any of these jobs starts.
+        jobs = await claimReadyJobs(database, processId, queues, free);
+      } catch (error) {
+        events.emit("workerError", { workerId: id, error: String(error), at: now() });
+        await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
+        continue;
+      }
+      for (const job of jobs) {
+        slots.run((slot) => runClaimedJob(job, processId, `${id}/${slot}`));
+      }
+      // Fewer than asked for: the queue is empty for now. Wait for a ring.
+      if (jobs.length < free) {
+        await doorbell.waitForRingAfter(rungBefore, fallbackInterval, stopping.signal);
+      }
+    }
+  }
+  // #endregion claim-loop
+
+  // #region run
+  /**
+   * Runs one claimed job with no transaction open and no connection held:
+   * between the claim's commit and the finish, this worker holds nothing in
+   * the database but the claimed row. An attempt that outlives its timeout
+   * (the job's `timeoutMs`, or the worker's `jobTimeoutMs`) is failed, and
+   * its slot is free again — see `performJob` for what that cannot stop.
+   * A failed attempt is retried after a backoff while the job has attempts
+   * left (its `maxAttempts`, or {@link DEFAULT_MAX_ATTEMPTS}); after the
+   * last one, it goes to the dead queue.
+   */
+  async function runClaimedJob(job: StoredJob, processId: string, workerId: string): Promise<void> {
+    await options.hooks?.afterPick?.(job.id, workerId);
+    const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
+    try {
+      await performJob(job, context, (outcome) =>
+        finishWithRetries(job, processId, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
+      );
+    } catch (error) {
+      // Finishing failed every time: the claim stays behind (see claims.ts).
+      events.emit("workerError", { workerId, error: String(error), at: now() });
+    }
+  }
+
+  /** The wait before the job's next attempt, or `undefined` when it has none left. */
+  function nextRetryDelay(job: StoredJob, outcome: JobOutcome): number | undefined {
+    if (outcome.status === "finished") return undefined;
+    return retryDelayMs(job.attempt ?? 1, maxAttemptsOf(job.name), outcome.retryable, backoff);
+  }
+
+  function maxAttemptsOf(name: string): number {
+    return registry.has(name)
+      ? (registry.lookup(name).maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
+      : DEFAULT_MAX_ATTEMPTS;
+  }
+  // #endregion run
+
+  /** The server may be restarting: try finishing again a few times before giving up. */
+  async function finishWithRetries(
+    job: StoredJob,
+    processId: string,
+    workerId: string,
+    disposition: Disposition,
+  ): Promise<RetryScheduled | typeof SUPERSEDED | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { stillOurs, retryAt } = await finishClaimedJob(
+          database,
+          job,
+          processId,
+          disposition,
+        );
+        if (!stillOurs) return SUPERSEDED;
+        return retryAt === undefined ? undefined : { attempt: job.attempt ?? 1, retryAt };
+      } catch (error) {
+        if (attempt >= FINISH_ATTEMPTS) throw error;
+        events.emit("workerError", { workerId, error: String(error), at: now() });
+        await sleep(ERROR_BACKOFF_MS);
+      }
+    }
+  }
+
+  /**
+   * Gives this process's claims back to ready: the jobs still running when
+   * the shutdown timeout passed. If this fails (the database is away), the
+   * claims stay, the process row cannot be deleted (the claims point at it)
+   * and recovery returns them once the row goes stale — later, not never.
+   */
+  async function releaseRunningJobs(processId: string): Promise<void> {
+    try {
+      for (const job of await releaseClaimsOf(database, processId)) {
+        events.emit("released", { jobId: job.jobId, name: job.name, workerId: id, at: now() });
+      }
+    } catch (error) {
+      events.emit("workerError", { workerId: id, error: String(error), at: now() });
+    }
+  }
+
+  const running = live();
+  return {
+    id,
+    // #region stop
+    async stop() {
+      // Stop claiming, let the jobs that run finish (and record themselves),
+      // then say goodbye: a process that deregistered is not dead.
+      stopping.abort();
+      await running;
+      // Let the running jobs finish, for at most the shutdown timeout; then
+      // give the claims of those still running back to ready, so another
+      // worker runs them now instead of after this process is pruned.
+      const inTime = new AbortController();
+      const finished = await Promise.race([
+        slots.idle().then(() => true),
+        sleep(shutdownTimeoutMs, false, { signal: inTime.signal }).catch(() => true),
+      ]);
+      inTime.abort();
+      if (!finished && processId !== undefined) await releaseRunningJobs(processId);
+      await recovery?.stop();
+      await dispatcher?.stop();
+      await heartbeat?.stop();
+      if (processId !== undefined) {
+        await deregisterProcess(database, processId).catch((error: unknown) => {
+          events.emit("workerError", { workerId: id, error: String(error), at: now() });
+        });
+      }
+      await listener.stop();
+    },
+    // #endregion stop
+  };
+}
