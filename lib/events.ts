@@ -44,7 +44,7 @@ export interface JobEventMap {
   /**
    * The job's process died while it ran the job, and recovery sent the job
    * back through the retry path (steps with recovery, 08 on): `retry` — it
-   * runs again at `retryAt` — or `dead`, its attempts used up.
+   * runs again after the backoff — or `dead`, its attempts used up.
    */
   recovered: JobEventBase & {
     /** Who noticed: the worker or supervisor that pruned the dead process. */

@@ -39,12 +39,12 @@ CREATE TABLE IF NOT EXISTS ready_executions (
   priority   smallint NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
--- Step 07: the claim order. The claim query asks for the ready jobs of the
--- worker's queues, most urgent first, oldest first within a priority
--- (WHERE queue_name = ANY(…) ORDER BY priority, job_id): this index holds
--- them in exactly that order within each queue, so a claim reads the first
--- few entries and stops, however long the backlog (the lesson shows the
--- plan). Solid Queue's index_solid_queue_poll_by_queue is the same.
+-- Step 07: the claim order. The claim asks for the ready jobs of one queue
+-- at a time, in the order the worker lists its queues, most urgent first,
+-- oldest first within a priority (WHERE queue_name = $3 ORDER BY priority,
+-- job_id): this index holds them in exactly that order, so a claim reads the
+-- first few entries and stops, however long the backlog (the lesson shows
+-- the plan). Solid Queue's index_solid_queue_poll_by_queue is the same.
 CREATE INDEX IF NOT EXISTS ready_executions_claim_order
   ON ready_executions (queue_name, priority, job_id);
 

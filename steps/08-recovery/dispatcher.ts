@@ -29,7 +29,7 @@ export interface DispatcherOptions {
 /**
  * Where it runs: in the supervisor (one per supervisor, next to its
  * workers, as Solid Queue runs its dispatchers), and in a worker that runs
- * without one — otherwise a plain `npm run step 07 -- worker` would never
+ * without one — otherwise a plain `npm run step 08 -- worker` would never
  * run a retry. Several dispatchers are safe (see `dispatchDueJobs`); they
  * only share the work.
  */

@@ -54,6 +54,12 @@ export interface HeartbeatOptions {
   readonly onError: (error: unknown) => void;
   /** Called after every beat, failed or not: a supervised worker checks on its supervisor then. */
   readonly onBeat?: () => void;
+  /**
+   * The row is gone: this process was taken for dead and pruned (step 08),
+   * its jobs sent back through the retry path. The heartbeat stops; the
+   * process decides what to do (a worker registers again).
+   */
+  readonly onPruned?: () => void;
 }
 
 /**
@@ -78,9 +84,14 @@ export class Heartbeat {
       await sleep(options.intervalMs, undefined, { signal }).catch(() => {});
       if (signal.aborted) return;
       try {
-        await sql.query("UPDATE processes SET last_heartbeat_at = now() WHERE id = $1", [
-          options.processId,
-        ]);
+        const beaten = await sql.query(
+          "UPDATE processes SET last_heartbeat_at = now() WHERE id = $1 RETURNING id",
+          [options.processId],
+        );
+        if (beaten.length === 0) {
+          options.onPruned?.();
+          return;
+        }
       } catch (error) {
         options.onError(error);
       }

@@ -1,8 +1,8 @@
 /**
- * Step 07 — retries and priorities: failed jobs are retried with exponential
- * backoff and jitter, then kept in a dead queue; jobs can be scheduled for
- * later, and a dispatcher makes them ready when due; named queues and
- * priorities decide the claim order; an attempt can time out.
+ * Step 08 — recovery: the jobs of dead processes go back through the retry
+ * path (the interrupted attempt counted), a late finish by a process taken
+ * for dead changes nothing, and a stopping worker releases what outlives its
+ * shutdown timeout. At-least-once delivery.
  *
  * @module
  */
@@ -24,11 +24,10 @@ export const step: Step = {
   title: "Recovery: dead workers' jobs retried, graceful shutdown, at-least-once",
   buildsOn: "07",
   backend: "postgres",
-  // Step 06's five, and now: failed jobs are retried with backoff and end in
-  // a dead queue (retries.test.ts), urgent jobs and named queues are served
-  // first (priorities.test.ts), jobs can be scheduled for later
-  // (scheduled-jobs.test.ts). Still not kept: a dead worker's claimed jobs
-  // stay claimed (worker-crash.test.ts demonstrates it; step 08 recovers them).
+  // Step 07's eight, and now: a job whose worker is killed mid-run runs again
+  // (worker-crash.test.ts), and the jobs of dead workers are recovered
+  // through the retry path, so a job that kills every worker ends in the
+  // dead queue (recovery.test.ts).
   guarantees: [
     "everyJobRuns",
     "noDuplicatesWithHealthyWorkers",

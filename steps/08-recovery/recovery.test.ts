@@ -3,7 +3,8 @@
  * retry path, and a second death to the dead queue; two pruners never
  * recover one process twice; a claim cannot outlive its process row, and
  * what died while nothing ran is recovered at start; a worker taken for dead
- * records nothing when its job ends late; a stopping worker releases what
+ * registers again and records nothing when its job ends late; a supervisor's
+ * word that a worker exited is enough; a stopping worker releases what
  * outlives its shutdown timeout.
  */
 import { describe, expect, it } from "vitest";
@@ -11,9 +12,8 @@ import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { StepInstance } from "../../lib/step.ts";
 import { openForTest } from "../../test/support/open.ts";
-import { eventually, gate, nextEvent } from "../../test/support/waiting.ts";
+import { eventually, gate, nextEvent, nthEvent } from "../../test/support/waiting.ts";
 import { spawnWorker } from "../../test/support/worker-process.ts";
-import { finishClaimedJob } from "./claims.ts";
 import { step } from "./index.ts";
 import { pruneDeadProcesses } from "./recovery.ts";
 import { dispatchDueJobs } from "./scheduled-executions.ts";
@@ -26,12 +26,25 @@ function sql(instance: StepInstance) {
   return instance.database;
 }
 
-/** Starts a worker process, waits until it runs job `id`, and kills it with SIGKILL. */
+/**
+ * Starts a worker process, waits until it runs job `id`, kills it with
+ * SIGKILL, and ages its heartbeat past its threshold, as the minute it
+ * would take.
+ */
 async function killWhileRunning(instance: StepInstance, id: string): Promise<void> {
   const crashing = spawnWorker(instance);
   await crashing.waitForLine(new RegExp(`▶ job ${id} Sleep`));
   crashing.child.kill("SIGKILL");
   await crashing.exited;
+  await age(instance, crashing.child.pid);
+}
+
+/** Makes the heartbeat of the process with `pid` a day old. */
+async function age(instance: StepInstance, pid: number | undefined): Promise<void> {
+  await sql(instance).query(
+    "UPDATE processes SET last_heartbeat_at = now() - interval '1 day' WHERE pid = $1",
+    [pid],
+  );
 }
 
 /** A registry whose `Stuck` job waits for the test to open `release`. */
@@ -47,7 +60,7 @@ describe("step 08 — recovery", () => {
     const instance = await openForTest(step, "prune");
     const id = await instance.enqueue("Sleep", { ms: 600_000 });
     await killWhileRunning(instance, id);
-    expect(await pruneDeadProcesses(sql(instance), POLICY)).toMatchObject([
+    expect(await pruneDeadProcesses(sql(instance), { policy: POLICY })).toMatchObject([
       { jobs: [{ jobId: id, name: "Sleep", disposition: "retry" }] },
     ]);
     expect(await instance.counts()).toMatchObject({ claimed: 0, scheduled: 1 });
@@ -57,7 +70,7 @@ describe("step 08 — recovery", () => {
       "the retry to be dispatched",
     );
     await killWhileRunning(instance, id);
-    expect(await pruneDeadProcesses(sql(instance), POLICY)).toMatchObject([
+    expect(await pruneDeadProcesses(sql(instance), { policy: POLICY })).toMatchObject([
       { jobs: [{ jobId: id, disposition: "dead" }] },
     ]);
     const [dead] = (await instance.failedJobs?.()) ?? [];
@@ -71,7 +84,7 @@ describe("step 08 — recovery", () => {
     const id = await instance.enqueue("Sleep", { ms: 600_000 });
     await killWhileRunning(instance, id);
     const passes = await Promise.all(
-      Array.from({ length: 4 }, () => pruneDeadProcesses(sql(instance), POLICY)),
+      Array.from({ length: 4 }, () => pruneDeadProcesses(sql(instance), { policy: POLICY })),
     );
     expect(passes.flat().flatMap((pass) => pass.jobs)).toEqual([
       { jobId: id, name: "Sleep", disposition: "retry" },
@@ -91,24 +104,72 @@ describe("step 08 — recovery", () => {
     await worker.stop();
   }, 60_000);
 
-  it("a worker taken for dead records nothing when its job ends: the job is retried instead", async () => {
+  it("a worker taken for dead registers again; its late finish leaves the rerun's claim alone", async () => {
     const instance = await openForTest(step, "late");
-    const release = gate();
-    const id = await instance.enqueue("Stuck", {});
-    const started = nextEvent(instance.events, "started", (e) => e.jobId === id);
-    const worker = instance.startWorker({ registry: stuckJobs(release.opened) });
-    await started;
-    // Its heartbeat looks old, as after a long pause: the pruner takes it for dead.
+    const firstRunMayEnd = gate();
+    const secondRunMayEnd = gate();
+    let runs = 0;
+    const registry = new JobRegistry([
+      defineJob({
+        name: "Slow",
+        description: "",
+        exampleArguments: {},
+        perform: () => (++runs === 1 ? firstRunMayEnd.opened : secondRunMayEnd.opened),
+      }),
+    ]);
+    const id = await instance.enqueue("Slow", {});
+    const startedOnce = nthEvent(instance.events, "started", (e) => e.jobId === id, 1);
+    const startedTwice = nthEvent(instance.events, "started", (e) => e.jobId === id, 2);
+    const worker = instance.startWorker({
+      registry,
+      concurrency: 2,
+      heartbeatIntervalMs: 50,
+      dispatchIntervalMs: 20,
+    });
+    await startedOnce;
+    // Its heartbeat looks a day old, as after a long pause: taken for dead,
+    // its row deleted, its job sent to be retried. It notices, registers
+    // again, and — the retry being due — claims and runs the job a second time.
     await sql(instance).query("UPDATE processes SET last_heartbeat_at = now() - interval '1 day'");
-    await pruneDeadProcesses(sql(instance), POLICY);
+    expect(await pruneDeadProcesses(sql(instance), { policy: POLICY })).toHaveLength(1);
+    await startedTwice;
+    // Now the first run ends. Its finish must not take the second run's claim.
     const superseded = nextEvent(instance.events, "superseded", (e) => e.jobId === id);
-    release.open();
+    firstRunMayEnd.open();
     expect(await superseded).toMatchObject({ status: "finished" });
-    expect(await instance.counts()).toMatchObject({ finished: 0, claimed: 0, scheduled: 1 });
-    // The claim was not its own any more: a finish in its name changes nothing either.
-    const late = await finishClaimedJob(sql(instance), { id }, "999999", { kind: "finished" });
-    expect(late.stillOurs).toBe(false);
+    expect(await instance.counts()).toMatchObject({ claimed: 1, finished: 0 });
+    const finished = nextEvent(instance.events, "finished", (e) => e.jobId === id);
+    secondRunMayEnd.open();
+    await finished;
+    expect(await instance.counts()).toMatchObject({ claimed: 0, finished: 1 });
     await worker.stop();
+    expect(await instance.processes?.()).toEqual([]);
+  });
+
+  it("prunes at once a worker its supervisor saw exit, and only that supervisor's", async () => {
+    const instance = await openForTest(step, "exited");
+    const [supervisor] = await sql(instance).query<{ id: string }>(
+      `INSERT INTO processes (kind, name, pid, hostname, alive_threshold)
+       VALUES ('Supervisor', 'supervisor', 1, 'here', '1 minute') RETURNING id`,
+    );
+    // Two live-looking workers with the same pid: one started by that
+    // supervisor, one by another (on another machine, say).
+    await sql(instance).query(
+      `INSERT INTO processes (kind, name, pid, hostname, supervisor_id, alive_threshold)
+       VALUES ('Worker', 'ours', 4242, 'here', $1, '1 minute'),
+              ('Worker', 'theirs', 4242, 'there', NULL, '1 minute')`,
+      [supervisor?.id],
+    );
+    const recovered = await pruneDeadProcesses(sql(instance), {
+      policy: POLICY,
+      self: supervisor?.id,
+      exited: { supervisorId: supervisor?.id ?? "", pids: [4242] },
+    });
+    expect(recovered.map((process_) => process_.name)).toEqual(["ours"]);
+    expect((await instance.processes?.())?.map((process_) => process_.name)).toEqual([
+      "supervisor",
+      "theirs",
+    ]);
   });
 
   it("a stopping worker lets running jobs finish for its shutdown timeout, then releases the rest to ready", async () => {

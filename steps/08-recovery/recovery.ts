@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Database, Sql } from "../../lib/postgres/database.ts";
+import type { Database } from "../../lib/postgres/database.ts";
 import type { RetryBackoff } from "../../lib/step.ts";
 import { retryDelayMs } from "./backoff.ts";
 import { type Disposition, finishClaimedJob } from "./claims.ts";
@@ -15,6 +14,18 @@ import { type Disposition, finishClaimedJob } from "./claims.ts";
 export interface RecoveryPolicy {
   maxAttemptsOf(jobName: string): number;
   readonly backoff: RetryBackoff;
+}
+
+/** Who prunes, and what it knows beyond the heartbeats. */
+export interface PruneRequest {
+  readonly policy: RecoveryPolicy;
+  /** The pruner's own process row, never pruned by itself: a pruner that is running is alive. */
+  readonly self?: string;
+  /**
+   * Worker processes the supervisor `supervisorId` saw exit, by pid: dead
+   * for certain, now, whatever their heartbeat says.
+   */
+  readonly exited?: { readonly supervisorId: string; readonly pids: readonly number[] };
 }
 
 /** What one pass recovered: a dead process, and what became of each job it held. */
@@ -33,62 +44,47 @@ export interface RecoveredJob {
 }
 
 /**
- * Processes on THIS host whose pid no longer exists. They are dead for
- * certain, now — no need to wait out their alive threshold. (`kill(pid, 0)`
- * sends nothing; it only asks whether the pid exists. A pid reused by an
- * unrelated process reads as alive: the threshold then decides, which is
- * the safe direction. Two hosts with one hostname — containers started
- * with the same name — would break this; hostnames are unique in any
- * setup this step is meant for.)
- */
-async function goneFromThisHost(sql: Sql): Promise<string[]> {
-  const rows = await sql.query<{ id: string; pid: number }>(
-    "SELECT id, pid FROM processes WHERE hostname = $1",
-    [hostname()],
-  );
-  return rows.filter((row) => row.pid !== process.pid && !pidExists(row.pid)).map((row) => row.id);
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // exists, someone else's
-  }
-}
-
-/**
- * Prunes dead processes — a heartbeat older than their alive threshold, or
- * (on this host) a pid that no longer exists — in one transaction:
+ * Prunes dead processes in one transaction. Dead means: a heartbeat older
+ * than the process's alive threshold, or an exit its supervisor saw.
  *
- * 1. locks their rows, `FOR UPDATE SKIP LOCKED`: two pruners (two
- *    supervisors) never recover the same process twice;
- * 2. sends every job they had claimed back through the retry path, as if
- *    the attempt had thrown "the process died": the attempt counts (it was
+ * 1. It locks their rows, `FOR UPDATE SKIP LOCKED`: two pruners (two
+ *    supervisors) never recover the same process twice.
+ * 2. It sends every job they had claimed back through the retry path, as if
+ *    the attempt had thrown "the process died". The attempt counts (it was
  *    counted at claim time), so a job that kills its worker every time runs
  *    out of attempts and ends in the dead queue instead of crashing workers
- *    for ever — Solid Queue does the same with its `ProcessPrunedError`;
- * 3. deletes the process rows.
+ *    for ever.
+ * 3. It deletes the process rows.
+ *
+ * Solid Queue marks such jobs failed with its `ProcessPrunedError`, and
+ * leaves retrying them to the application (`retry_on`); here the retry is
+ * built in, and the dead queue is where retries end.
  *
  * A process taken for dead that was only slow (a long GC pause, a database
  * that was away) runs on: its jobs now also run elsewhere — at-least-once,
  * not exactly-once — and its late finishes change nothing (see
  * `finishClaimedJob`).
+ *
+ * Why not also ask the operating system whether a pid still exists
+ * (`kill(pid, 0)`)? On one machine that is instant and certain, but a
+ * container with the host's hostname has pids of its own, and its live
+ * workers would look dead. Only the supervisor that started a process
+ * knows for certain that it exited.
  */
 // #region prune
 export async function pruneDeadProcesses(
   database: Database,
-  policy: RecoveryPolicy,
+  request: PruneRequest,
 ): Promise<RecoveredProcess[]> {
-  const gone = await goneFromThisHost(database);
   return database.transaction(async (tx) => {
     const dead = await tx.query<{ id: string; name: string; pid: number; hostname: string }>(
       `SELECT id, name, pid, hostname FROM processes
-       WHERE last_heartbeat_at <= now() - alive_threshold OR id = ANY($1::bigint[])
+       WHERE (last_heartbeat_at <= now() - alive_threshold
+              OR (supervisor_id = $2 AND pid = ANY($3::int[])))
+         AND id IS DISTINCT FROM $1
        ORDER BY id
        FOR UPDATE SKIP LOCKED`,
-      [gone],
+      [request.self ?? null, request.exited?.supervisorId ?? null, request.exited?.pids ?? []],
     );
     if (dead.length === 0) return [];
     const claims = await tx.query<{
@@ -110,16 +106,24 @@ export async function pruneDeadProcesses(
       for (const claim of claims.filter((row) => row.process_id === process_.id)) {
         const delayMs = retryDelayMs(
           claim.attempts,
-          policy.maxAttemptsOf(claim.name),
+          request.policy.maxAttemptsOf(claim.name),
           true,
-          policy.backoff,
+          request.policy.backoff,
         );
         const disposition: Disposition =
           delayMs === undefined
             ? { kind: "dead", error, stack: null }
             : { kind: "retry", delayMs, error };
-        await finishClaimedJob(tx, { id: claim.job_id }, process_.id, disposition);
-        jobs.push({ jobId: claim.job_id, name: claim.name, disposition: disposition.kind });
+        // Not ours if the process finished the job after all, just now.
+        const { stillOurs } = await finishClaimedJob(
+          tx,
+          { id: claim.job_id },
+          process_.id,
+          disposition,
+        );
+        if (stillOurs) {
+          jobs.push({ jobId: claim.job_id, name: claim.name, disposition: disposition.kind });
+        }
       }
       recovered.push({ processId: process_.id, name: process_.name, pid: process_.pid, jobs });
     }
@@ -145,52 +149,61 @@ export function describeRecoveredJobs(jobs: readonly RecoveredJob[]): string {
 export interface RecoveryLoopOptions {
   readonly intervalMs: number;
   readonly policy: RecoveryPolicy;
+  /** The process that runs the loop, once it has registered. */
+  readonly self: () => string | undefined;
   readonly onRecovered: (recovered: RecoveredProcess) => void;
   readonly onError: (error: unknown) => void;
 }
 
 /**
- * Prunes at once — the claims of processes that died while nothing watched
- * are released at start — and then every `intervalMs`. It runs where the
- * dispatcher runs: in the supervisor, or in a worker without one.
+ * Prunes at once — what died while nothing watched is recovered at start —
+ * and then every `intervalMs`. It runs where the dispatcher runs: in the
+ * supervisor, or in a worker without one. A supervisor also calls
+ * {@link RecoveryLoop.workerExited} when one of its workers dies, so that
+ * worker's jobs go back at once instead of after its alive threshold.
  */
 // #region loop
 export class RecoveryLoop {
   readonly #stopping = new AbortController();
-  #napping = new AbortController();
-  #woken = false;
+  readonly #database: Database;
+  readonly #options: RecoveryLoopOptions;
   readonly #loop: Promise<void>;
 
   constructor(database: Database, options: RecoveryLoopOptions) {
-    this.#loop = this.#run(database, options);
+    this.#database = database;
+    this.#options = options;
+    this.#loop = this.#run();
   }
 
-  async #run(database: Database, options: RecoveryLoopOptions): Promise<void> {
-    while (!this.#stopping.signal.aborted) {
-      this.#woken = false;
-      try {
-        for (const recovered of await pruneDeadProcesses(database, options.policy)) {
-          options.onRecovered(recovered);
-        }
-      } catch (error) {
-        options.onError(error);
-      }
-      // Woken during the pass: what woke it may have come too late for it.
-      if (this.#woken) continue;
-      this.#napping = new AbortController();
-      const nap = AbortSignal.any([this.#stopping.signal, this.#napping.signal]);
-      await sleep(options.intervalMs, undefined, { signal: nap }).catch(() => {});
+  async #run(): Promise<void> {
+    const { signal } = this.#stopping;
+    while (!signal.aborted) {
+      await this.#prune();
+      await sleep(this.#options.intervalMs, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  async #prune(exited?: PruneRequest["exited"]): Promise<void> {
+    const { policy, self, onRecovered, onError } = this.#options;
+    try {
+      const recovered = await pruneDeadProcesses(this.#database, {
+        policy,
+        self: self(),
+        exited,
+      });
+      for (const process_ of recovered) onRecovered(process_);
+    } catch (error) {
+      onError(error);
     }
   }
 
   /**
-   * Prunes now rather than at the next interval: the supervisor calls it
-   * when one of its workers exits unexpectedly, so that worker's jobs go
-   * back at once (its pid is gone; no need to wait for the threshold).
+   * A worker process of supervisor `supervisorId` exited: prune it now. The
+   * supervisor awaits this before it starts a replacement, which could get
+   * the same pid.
    */
-  wake(): void {
-    this.#woken = true;
-    this.#napping.abort();
+  workerExited(supervisorId: string, pid: number): Promise<void> {
+    return this.#prune({ supervisorId, pids: [pid] });
   }
 
   async stop(): Promise<void> {

@@ -39,12 +39,12 @@ CREATE TABLE IF NOT EXISTS ready_executions (
   priority   smallint NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
--- Step 07: the claim order. The claim query asks for the ready jobs of the
--- worker's queues, most urgent first, oldest first within a priority
--- (WHERE queue_name = ANY(…) ORDER BY priority, job_id): this index holds
--- them in exactly that order within each queue, so a claim reads the first
--- few entries and stops, however long the backlog (the lesson shows the
--- plan). Solid Queue's index_solid_queue_poll_by_queue is the same.
+-- Step 07: the claim order. The claim asks for the ready jobs of one queue
+-- at a time, in the order the worker lists its queues, most urgent first,
+-- oldest first within a priority (WHERE queue_name = $3 ORDER BY priority,
+-- job_id): this index holds them in exactly that order, so a claim reads the
+-- first few entries and stops, however long the backlog (the lesson shows
+-- the plan). Solid Queue's index_solid_queue_poll_by_queue is the same.
 CREATE INDEX IF NOT EXISTS ready_executions_claim_order
   ON ready_executions (queue_name, priority, job_id);
 
@@ -62,7 +62,7 @@ CREATE INDEX IF NOT EXISTS scheduled_executions_due
   ON scheduled_executions (scheduled_at, job_id);
 
 -- Step 07: the dead queue — jobs whose last attempt failed, with why.
--- Nothing runs them again until someone retries them (npm run step 07 --
+-- Nothing runs them again until someone retries them (npm run step 08 --
 -- retry). (Solid Queue's solid_queue_failed_executions; Sidekiq's Dead set.)
 CREATE TABLE IF NOT EXISTS failed_executions (
   job_id    bigint PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
@@ -86,9 +86,9 @@ CREATE TABLE IF NOT EXISTS processes (
   name              text NOT NULL,
   pid               integer NOT NULL,
   hostname          text NOT NULL,
-  -- The supervisor that started it, if one did. A supervisor that exits
-  -- cleanly deletes its row; a dead worker's row that still points at it is
-  -- kept (it is the evidence), with the pointer cleared.
+  -- The supervisor that started it, if one did. When the supervisor's row
+  -- goes (a clean exit, or step 08's pruning), a worker's row that still
+  -- points at it keeps living, with the pointer cleared.
   supervisor_id     bigint REFERENCES processes (id) ON DELETE SET NULL,
   -- How long this process may stay silent before it counts as dead. Each
   -- process states its own, as Sidekiq's processes set the expiry of their
@@ -109,14 +109,17 @@ CREATE TABLE IF NOT EXISTS processes (
 CREATE TABLE IF NOT EXISTS claimed_executions (
   job_id     bigint PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
   -- Who claimed it. Step 06: a process row, so "is the claimer alive?" is a
-  -- join away. A process cannot deregister while it holds claims (the
-  -- reference forbids it): its row stays, goes stale, and says so.
+  -- join away. A process row cannot be deleted while it holds claims (the
+  -- reference forbids it), so there are no orphaned claims: step 08's
+  -- recovery moves a dead process's claims in the transaction that deletes
+  -- its row, and a stopping worker releases its claims before it deregisters.
   process_id bigint NOT NULL REFERENCES processes (id),
   claimed_at timestamptz NOT NULL DEFAULT now()
 );
--- "Which jobs does process X hold?" — what recovering a dead worker's jobs
--- will ask (step 08), and, from step 06, what the reference checks when a
--- process deregisters (without it, every DELETE FROM processes would read
--- all of claimed_executions). Not needed by the claim or finish queries,
--- which go by job_id (the primary key).
+-- "Which jobs does process X hold?" — what recovering a dead process's
+-- jobs and releasing a stopping worker's ask (step 08), and, from step 06,
+-- what the reference checks when a process row is deleted (without it, every
+-- DELETE FROM processes would read all of claimed_executions). Not needed by
+-- the claim, which goes by ready_executions, nor by the finish, which goes
+-- by job_id (the primary key).
 CREATE INDEX IF NOT EXISTS claimed_executions_process_id ON claimed_executions (process_id);

@@ -2,7 +2,8 @@
  * The supervisor: a process that starts N worker processes, restarts any
  * that exits unexpectedly, passes SIGINT / SIGTERM on to them, and exits
  * when they have. Step 07: it also runs the dispatcher, which moves
- * scheduled jobs to ready when they are due.
+ * scheduled jobs to ready when they are due. Step 08: and the recovery
+ * loop, which it wakes whenever one of its workers dies.
  *
  * @module
  */
@@ -27,7 +28,7 @@ const RESTART_PAUSE_MS = 1_000;
 
 /**
  * Registers the supervisor as a process of its own (kind `Supervisor`, with a
- * heartbeat), then starts `processes` workers: `npm run step 06 -- worker`
+ * heartbeat), then starts `processes` workers: `npm run step 08 -- worker`
  * processes with the same flags and `--supervisor-id`, so their rows say who
  * started them.
  *
@@ -72,6 +73,7 @@ export async function startSupervisor(
           : DEFAULT_MAX_ATTEMPTS,
       backoff: checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF),
     },
+    self: () => id,
     onRecovered: (dead) =>
       options.out.line(
         `supervisor: process ${dead.processId} (${dead.name}) is dead; ${describeRecoveredJobs(dead.jobs)}`,
@@ -107,8 +109,8 @@ export async function startSupervisor(
       options.out.line(
         `supervisor: worker ${pid} exited unexpectedly (${signal ?? `code ${code}`}); starting another`,
       );
-      recovery.wake(); // its pid is gone: its jobs can go back now
-
+      // Its jobs go back now, before a replacement can take its pid.
+      if (pid !== undefined) await recovery.workerExited(id, pid);
       if (Date.now() - startedAt < QUICK_DEATH_MS) await sleep(RESTART_PAUSE_MS);
       if (!stopping) startWorker();
     });

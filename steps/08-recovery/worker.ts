@@ -2,9 +2,11 @@
  * The worker: register as a process and heartbeat; claim as many ready jobs
  * of its queues as it has free slots, most urgent first; run each outside
  * any transaction, with a timeout; finish each in a short transaction of its
- * own — finished, retried later, or dead; when there is nothing to claim,
- * wait for a notification (or the slow fallback poll); deregister on a clean
- * stop. Without a supervisor, it also runs a dispatcher.
+ * own — finished, retried later, or dead, if the claim is still its own;
+ * when there is nothing to claim, wait for a notification (or the slow
+ * fallback poll). On a stop, let running jobs finish for the shutdown
+ * timeout, release the rest, deregister. Without a supervisor, it also runs
+ * a dispatcher and the recovery loop.
  *
  * @module
  */
@@ -73,9 +75,12 @@ const ERROR_BACKOFF_MS = 1_000;
 /**
  * How many times finishing a job is tried before giving up. The job has run;
  * if the outcome cannot be written (the server is down for longer than
- * this), the claim stays behind, as after a crash.
+ * this), the claim stays behind until this worker stops — it releases it
+ * then, and the job runs again — or is pruned.
  */
 const FINISH_ATTEMPTS = 10;
+/** PostgreSQL's SQLSTATE for a row that references one that does not exist. */
+const FOREIGN_KEY_VIOLATION = "23503";
 
 /**
  * Registers this worker as a process (and heartbeats), then starts one
@@ -117,26 +122,19 @@ export function startClaimingWorker(
   let dispatcher: Dispatcher | undefined;
   let recovery: RecoveryLoop | undefined;
   let processId: string | undefined;
+  /** Set when this process learns that it was pruned: it registers again before its next claim. */
+  let pruned = false;
   /** Registers (retrying while the database is away), then heartbeats, then claims until stopped. */
   async function live(): Promise<void> {
     processId = await register();
     if (processId === undefined) return; // stopped before it could register
-    heartbeat = new Heartbeat(database, {
-      processId,
-      intervalMs: beat.intervalMs,
-      onError: (error) =>
-        events.emit("workerError", {
-          workerId: `${id}/heartbeat`,
-          error: String(error),
-          at: now(),
-        }),
-      onBeat: checkOnSupervisor,
-    });
+    heartbeat = startHeartbeat(processId);
     // A supervised worker leaves dispatching and recovery to its supervisor.
     if (options.supervisorId === undefined) {
       recovery = new RecoveryLoop(database, {
         intervalMs: beat.intervalMs,
         policy: { maxAttemptsOf, backoff },
+        self: () => processId,
         onRecovered: (dead) => {
           for (const job of dead.jobs) {
             events.emit("recovered", {
@@ -166,7 +164,46 @@ export function startClaimingWorker(
           }),
       });
     }
-    await claimLoop(processId);
+    await claimLoop();
+  }
+
+  function startHeartbeat(processId: string): Heartbeat {
+    return new Heartbeat(database, {
+      processId,
+      intervalMs: beat.intervalMs,
+      onError: (error) =>
+        events.emit("workerError", {
+          workerId: `${id}/heartbeat`,
+          error: String(error),
+          at: now(),
+        }),
+      onBeat: checkOnSupervisor,
+      onPruned: () => {
+        pruned = true;
+        doorbell.ring();
+      },
+    });
+  }
+
+  /**
+   * This process was taken for dead — it was silent for longer than its
+   * threshold: a long pause, a database away for a minute — and pruned, its
+   * jobs sent back through the retry path. It is alive, so it registers
+   * again, as a new process, and goes on claiming. The jobs it still runs
+   * under the old registration end as `superseded`: they run again
+   * elsewhere. (Solid Queue's processes stop instead, and leave starting a
+   * new one to their supervisor; here a worker may have none.)
+   */
+  async function registerAgain(): Promise<void> {
+    events.emit("workerError", {
+      workerId: id,
+      error: `process ${processId} was taken for dead and pruned (its jobs went back through the retry path): registering again`,
+      at: now(),
+    });
+    pruned = false;
+    await heartbeat?.stop();
+    processId = await register();
+    if (processId !== undefined) heartbeat = startHeartbeat(processId);
   }
 
   async function register(): Promise<string | undefined> {
@@ -206,10 +243,11 @@ export function startClaimingWorker(
   // #endregion lifecycle
 
   // #region claim-loop
-  async function claimLoop(processId: string): Promise<void> {
+  async function claimLoop(): Promise<void> {
     while (!stopping.signal.aborted) {
       await slots.waitForFree(stopping.signal);
-      if (stopping.signal.aborted) break;
+      if (pruned) await registerAgain();
+      if (stopping.signal.aborted || processId === undefined) break;
       const rungBefore = doorbell.rings; // before looking, so no ring is missed
       const free = slots.free;
       let jobs: StoredJob[];
@@ -217,12 +255,16 @@ export function startClaimingWorker(
         // A short transaction: committed before any of these jobs starts.
         jobs = await claimReadyJobs(database, processId, queues, free);
       } catch (error) {
+        // A claim that points at a process row that is gone: pruned, and
+        // the heartbeat has not noticed yet.
+        if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) pruned = true;
         events.emit("workerError", { workerId: id, error: String(error), at: now() });
         await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
         continue;
       }
+      const claimedAs = processId;
       for (const job of jobs) {
-        slots.run((slot) => runClaimedJob(job, processId, `${id}/${slot}`));
+        slots.run((slot) => runClaimedJob(job, claimedAs, `${id}/${slot}`));
       }
       // Fewer than asked for: the queue is empty for now. Wait for a ring.
       if (jobs.length < free) {
@@ -243,15 +285,16 @@ export function startClaimingWorker(
    * left (its `maxAttempts`, or {@link DEFAULT_MAX_ATTEMPTS}); after the
    * last one, it goes to the dead queue.
    */
-  async function runClaimedJob(job: StoredJob, processId: string, workerId: string): Promise<void> {
+  async function runClaimedJob(job: StoredJob, claimedAs: string, workerId: string): Promise<void> {
     await options.hooks?.afterPick?.(job.id, workerId);
     const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
     try {
       await performJob(job, context, (outcome) =>
-        finishWithRetries(job, processId, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
+        finishWithRetries(job, claimedAs, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
       );
     } catch (error) {
-      // Finishing failed every time: the claim stays behind (see claims.ts).
+      // Finishing failed every time: the claim stays behind, until this
+      // worker releases it when it stops (or is pruned).
       events.emit("workerError", { workerId, error: String(error), at: now() });
     }
   }
@@ -272,7 +315,7 @@ export function startClaimingWorker(
   /** The server may be restarting: try finishing again a few times before giving up. */
   async function finishWithRetries(
     job: StoredJob,
-    processId: string,
+    claimedAs: string,
     workerId: string,
     disposition: Disposition,
   ): Promise<RetryScheduled | typeof SUPERSEDED | undefined> {
@@ -281,7 +324,7 @@ export function startClaimingWorker(
         const { stillOurs, retryAt } = await finishClaimedJob(
           database,
           job,
-          processId,
+          claimedAs,
           disposition,
         );
         if (!stillOurs) return SUPERSEDED;
@@ -296,7 +339,7 @@ export function startClaimingWorker(
 
   /**
    * Gives this process's claims back to ready: the jobs still running when
-   * the shutdown timeout passed. If this fails (the database is away), the
+   * the shutdown timeout passed (normally none). If this fails (the database is away), the
    * claims stay, the process row cannot be deleted (the claims point at it)
    * and recovery returns them once the row goes stale — later, not never.
    */
@@ -320,15 +363,16 @@ export function startClaimingWorker(
       stopping.abort();
       await running;
       // Let the running jobs finish, for at most the shutdown timeout; then
-      // give the claims of those still running back to ready, so another
-      // worker runs them now instead of after this process is pruned.
-      const inTime = new AbortController();
-      const finished = await Promise.race([
-        slots.idle().then(() => true),
-        sleep(shutdownTimeoutMs, false, { signal: inTime.signal }).catch(() => true),
+      // give the claims this process still holds back to ready — those of
+      // jobs still running, and any whose finish could not be written — so
+      // another worker runs them now instead of after this process is pruned.
+      const timeout = new AbortController();
+      await Promise.race([
+        slots.idle(),
+        sleep(shutdownTimeoutMs, undefined, { signal: timeout.signal }).catch(() => {}),
       ]);
-      inTime.abort();
-      if (!finished && processId !== undefined) await releaseRunningJobs(processId);
+      timeout.abort(); // the jobs finished first: no timer left to keep the process alive
+      if (processId !== undefined) await releaseRunningJobs(processId);
       await recovery?.stop();
       await dispatcher?.stop();
       await heartbeat?.stop();

@@ -17,7 +17,16 @@ contractFor("survivesWorkerCrash", (step, declared) => {
   /** Starts a worker process, gives it a long job, and kills it with SIGKILL once the job has started. */
   async function crashWorkerMidJob(label: string) {
     const instance = await openForTest(step, label);
-    const crashing = spawnWorker(instance, ["--poll-interval", "20"]);
+    // Short heartbeats, for the steps that have them: the crashed worker
+    // counts as dead after a second, not a minute.
+    const crashing = spawnWorker(instance, [
+      "--poll-interval",
+      "20",
+      "--heartbeat-interval",
+      "100",
+      "--alive-threshold",
+      "1000",
+    ]);
     const jobId = await instance.enqueue("Sleep", { ms: 600_000 });
     await crashing.waitForLine(new RegExp(`▶ job ${jobId} Sleep`));
     crashing.child.kill("SIGKILL");
@@ -30,11 +39,13 @@ contractFor("survivesWorkerCrash", (step, declared) => {
       const { instance, jobId } = await crashWorkerMidJob("crash");
       const { registry } = recordingJobs(); // its Sleep returns at once
       const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 20_000);
-      // Steps with retries send a recovered job through them (08): a short
-      // backoff, so the rerun is not minutes away.
+      // Steps with recovery (08) send the dead worker's job through the
+      // retry path once its heartbeat is older than its threshold: look
+      // often, and retry after a short backoff, so the rerun is not minutes away.
       const healthy = instance.startWorker({
         registry,
         pollIntervalMs: 20,
+        heartbeatIntervalMs: 100,
         retryBackoff: { baseMs: 20, maxMs: 100, jitter: 0 },
         dispatchIntervalMs: 50,
       });
