@@ -60,6 +60,11 @@ export interface LineChart {
 const WIDTH = 760;
 const HEIGHT = 380;
 const MARGIN = { top: 48, right: 180, bottom: 64, left: 84 };
+/**
+ * How much lower the step numbers go, and how much taller the chart gets,
+ * when series labels sit between them and the axis.
+ */
+const SERIES_LABEL_DEPTH = 34;
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
@@ -71,6 +76,7 @@ export function renderBarChart(chart: BarChart): string {
   const scale = valueScale(values, chart.logarithmic === true);
   const groupWidth = PLOT_W / Math.max(1, chart.categories.length);
   const barWidth = Math.min(48, (groupWidth * 0.8) / Math.max(1, chart.series.length));
+  const multiSeries = chart.series.length > 1;
   const parts: string[] = [];
   chart.categories.forEach((category, c) => {
     const groupLeft =
@@ -87,9 +93,16 @@ export function renderBarChart(chart: BarChart): string {
         `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(MARGIN.top + PLOT_H - y).toFixed(1)}" fill="${category.colour}" fill-opacity="${opacity.toFixed(2)}"${stroke}><title>${escapeXml(`${category.label} ${series.label}: ${formatNumber(value)}`)}</title></rect>`,
         `<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="10" ${FONT}>${formatNumber(value)}</text>`,
       );
+      // Several series: each bar says which it is, under the axis (slanted
+      // to fit), so the shades need no decoding through the legend.
+      if (multiSeries) {
+        parts.push(
+          `<text transform="translate(${(x + barWidth / 2).toFixed(1)} ${MARGIN.top + PLOT_H + 6}) rotate(-45)" text-anchor="end" font-size="9" fill="#555" ${FONT}>${escapeXml(series.label)}</text>`,
+        );
+      }
     });
     parts.push(
-      `<text x="${(MARGIN.left + c * groupWidth + groupWidth / 2).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="middle" font-size="12" ${FONT}${category.highlight ? ' font-weight="bold"' : ""}>${escapeXml(category.label.split(" ")[0] ?? "")}</text>`,
+      `<text x="${(MARGIN.left + c * groupWidth + groupWidth / 2).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18 + (multiSeries ? SERIES_LABEL_DEPTH : 0)}" text-anchor="middle" font-size="12" ${FONT}${category.highlight ? ' font-weight="bold"' : ""}>${escapeXml(category.label.split(" ")[0] ?? "")}</text>`,
     );
   });
   // Under the bars only the step number (the first word of a label): seven
@@ -107,7 +120,8 @@ export function renderBarChart(chart: BarChart): string {
     })),
     ...(chart.series.length > 1 ? shades : []),
   ];
-  return frame(chart.title, chart.valueLabel, "step", scale, parts, legend);
+  const height = HEIGHT + (multiSeries ? SERIES_LABEL_DEPTH : 0);
+  return frame(chart.title, chart.valueLabel, "step", scale, parts, legend, height);
 }
 
 export function renderLineChart(chart: LineChart): string {
@@ -142,7 +156,7 @@ export function renderLineChart(chart: LineChart): string {
     colour: line.colour,
     opacity: 1,
   }));
-  return frame(chart.title, chart.valueLabel, chart.xLabel, scale, parts, legend);
+  return frame(chart.title, chart.valueLabel, chart.xLabel, scale, parts, legend, HEIGHT);
 }
 
 interface Scale {
@@ -187,6 +201,7 @@ function frame(
   scale: Scale,
   body: readonly string[],
   legend: readonly { label: string; colour: string; opacity: number }[],
+  height: number,
 ): string {
   const grid = scale.ticks.flatMap((tick) => {
     const y = scale.y(tick).toFixed(1);
@@ -204,14 +219,14 @@ function frame(
     ];
   });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escapeXml(title)}">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="${escapeXml(title)}">`,
+    `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="${MARGIN.left}" y="28" font-size="16" font-weight="bold" ${FONT}>${escapeXml(title)}</text>`,
     ...grid,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top + PLOT_H}" x2="${MARGIN.left + PLOT_W}" y2="${MARGIN.top + PLOT_H}" stroke="#444"/>`,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${MARGIN.top + PLOT_H}" stroke="#444"/>`,
     `<text transform="translate(20 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(valueLabel)}</text>`,
-    `<text x="${MARGIN.left + PLOT_W / 2}" y="${HEIGHT - 14}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(xLabel)}</text>`,
+    `<text x="${MARGIN.left + PLOT_W / 2}" y="${height - 14}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(xLabel)}</text>`,
     ...body,
     ...legendItems,
     "</svg>",
