@@ -2,39 +2,17 @@
  * The workshop's command line, run as a user runs it: a real process, real
  * exit codes, one clear line for every mistake.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../lib/paths.ts";
 import { spawnWorkerProcess } from "../lib/worker-process.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
+import { runStepCommand } from "./support/cli.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
 
-const run = promisify(execFile);
 const namespace = `tcli_${randomBytes(3).toString("hex")}`;
 
-/** Runs `npm run step -- …args` (without npm's own output) and returns its exit code and output. */
-async function step(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "lib/cli/main.ts"), ...args],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
 afterAll(async () => {
-  await step("01", "reset", "--namespace", namespace);
+  await runStepCommand("01", "reset", "--namespace", namespace);
   const { Database } = await import("../lib/postgres/database.ts");
   const database = new Database({ url: testDatabaseUrl(), schema: namespace });
   await database.dropSchema();
@@ -43,23 +21,23 @@ afterAll(async () => {
 
 describe("npm run step", () => {
   it("lists the steps with a one-line title each", async () => {
-    const { code, stdout } = await step();
+    const { code, stdout } = await runStepCommand();
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ {2}01 {2}Naive poll: one jobs table, polled every 100 ms$/m);
   });
 
   it("answers an unknown step with one line, the usage, and exit code 2", async () => {
-    const { code, stderr } = await step("99");
+    const { code, stderr } = await runStepCommand("99");
     expect(code).toBe(2);
     expect(stderr.split("\n")[0]).toBe('error: Unknown step "99".');
     expect(stderr).toContain("Usage: npm run step");
   });
 
   it("answers an unknown command and an unknown flag the same way", async () => {
-    const command = await step("01", "launch");
+    const command = await runStepCommand("01", "launch");
     expect(command.code).toBe(2);
     expect(command.stderr.split("\n")[0]).toBe('error: Unknown command "launch".');
-    const flag = await step("01", "worker", "--turbo");
+    const flag = await runStepCommand("01", "worker", "--turbo");
     expect(flag.code).toBe(2);
     expect(flag.stderr.split("\n")[0]).toBe("error: Unknown option '--turbo'");
   });
@@ -71,14 +49,14 @@ describe("npm run step", () => {
       ["01", "enqueue", "--help"],
       ["01", "bench", "--help"],
     ]) {
-      const { code, stdout } = await step(...args);
+      const { code, stdout } = await runStepCommand(...args);
       expect(code, args.join(" ")).toBe(0);
       expect(stdout, args.join(" ")).toContain("Usage:");
     }
   });
 
   it("refuses arguments that are not JSON, and a job nobody registered, before storing anything", async () => {
-    const notJson = await step(
+    const notJson = await runStepCommand(
       "01",
       "enqueue",
       "SendWelcomeEmail",
@@ -90,17 +68,17 @@ describe("npm run step", () => {
     expect(notJson.stderr.split("\n")[0]).toMatch(
       /^error: The arguments are not JSON \(.+\)\. Quote them for your shell/,
     );
-    const unknown = await step("01", "enqueue", "RmRf", "--namespace", namespace);
+    const unknown = await runStepCommand("01", "enqueue", "RmRf", "--namespace", namespace);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.split("\n")[0]).toMatch(
       /^error: Unknown job "RmRf"\. Known jobs: AlwaysFails, KillsItsWorker, Noop, SendWelcomeEmail, Sleep\./,
     );
-    const stats = await step("01", "stats", "--json", "--namespace", namespace);
+    const stats = await runStepCommand("01", "stats", "--json", "--namespace", namespace);
     expect(JSON.parse(stats.stdout).counts).toEqual({ waiting: 0, finished: 0, failed: 0 });
   });
 
   it("enqueues with --count, and stats counts them", async () => {
-    const enqueued = await step(
+    const enqueued = await runStepCommand(
       "01",
       "enqueue",
       "Noop",
@@ -112,7 +90,7 @@ describe("npm run step", () => {
     );
     expect(enqueued.code).toBe(0);
     expect(enqueued.stdout).toMatch(/^Enqueued 3 Noop job\(s\)/);
-    const stats = await step("01", "stats", "--json", "--namespace", namespace);
+    const stats = await runStepCommand("01", "stats", "--json", "--namespace", namespace);
     expect(JSON.parse(stats.stdout)).toMatchObject({
       step: "01",
       namespace,
@@ -121,7 +99,7 @@ describe("npm run step", () => {
   });
 
   it("says step 01 has nothing to diff against", async () => {
-    const { code, stdout } = await step("01", "diff");
+    const { code, stdout } = await runStepCommand("01", "diff");
     expect(code).toBe(0);
     expect(stdout).toContain("builds on nothing");
   });

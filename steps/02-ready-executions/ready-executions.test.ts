@@ -5,10 +5,10 @@
  * while a job runs are shown by the contract suite in test/contract/.)
  */
 import { describe, expect, it } from "vitest";
-import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import { openForTest } from "../../test/support/open.ts";
-import { eventually, gate, nextEvent } from "../../test/support/waiting.ts";
+import { eventually, nextEvent } from "../../test/support/waiting.ts";
+import { quickJob, waitingJob } from "../../test/support/waiting-job.ts";
 import { insertJobs } from "./enqueue.ts";
 import { step } from "./index.ts";
 import { TAKE_SQL } from "./ready-executions.ts";
@@ -45,16 +45,8 @@ describe("step 02 — ready executions", () => {
 
   it("a second worker takes the next job while the first one's job is still running (SKIP LOCKED)", async () => {
     const instance = await openForTest(step, "skip");
-    const release = gate();
-    const registry = new JobRegistry([
-      defineJob({
-        name: "Slow",
-        description: "waits for the test",
-        exampleArguments: {},
-        perform: () => release.opened,
-      }),
-      defineJob({ name: "Quick", description: "returns", exampleArguments: {}, perform() {} }),
-    ]);
+    const { definition, release } = waitingJob();
+    const registry = new JobRegistry([definition, quickJob()]);
     const slowId = await instance.enqueue("Slow", {});
     const quickId = await instance.enqueue("Quick", {});
     const slowStarted = nextEvent(instance.events, "started", (e) => e.jobId === slowId);

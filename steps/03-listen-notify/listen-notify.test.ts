@@ -17,6 +17,7 @@ import { openForTest } from "../../test/support/open.ts";
 import { startPrivatePostgres } from "../../test/support/private-postgres.ts";
 import { recordingJobs } from "../../test/support/recording-jobs.ts";
 import { eventually, gate, nextEvent, untilQuiet } from "../../test/support/waiting.ts";
+import { waitingJob } from "../../test/support/waiting-job.ts";
 import { insertJobs } from "./enqueue.ts";
 import { step } from "./index.ts";
 
@@ -64,15 +65,7 @@ describe("step 03 — listen/notify", () => {
 
   it("one notification for a batch wakes every slot: all three jobs start at once", async () => {
     const instance = await openForTest(step, "batch");
-    const release = gate();
-    const registry = new JobRegistry([
-      defineJob({
-        name: "Slow",
-        description: "waits for the test",
-        exampleArguments: {},
-        perform: () => release.opened,
-      }),
-    ]);
+    const { registry, release } = waitingJob();
     const worker = instance.startWorker({
       registry,
       concurrency: 3,

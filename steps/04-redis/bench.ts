@@ -6,6 +6,7 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { runWorkerAndKill } from "../../lib/bench/kill-worker.ts";
 import { RunTracker } from "../../lib/bench/run-tracker.ts";
 import {
   type LatencyResult,
@@ -18,7 +19,6 @@ import { median } from "../../lib/bench/statistics.ts";
 import { formatNumber, formatRatio, renderTable } from "../../lib/format.ts";
 import type { Output, RunContext, StepInstance } from "../../lib/step.ts";
 import { heading, say } from "../../lib/story.ts";
-import { spawnWorkerProcess } from "../../lib/worker-process.ts";
 
 const FULL = {
   throughputJobs: 10_000,
@@ -208,43 +208,11 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
   const ids = await instance.enqueueMany(
     Array.from({ length: jobs }, () => ({ name: "Sleep", args: { ms: sleepMs } })),
   );
-  const startedThere = new Set<string>();
-  const finishedThere = new Set<string>();
-  const crashing = spawnWorkerProcess({
-    stepId: instance.step.id,
-    namespace: instance.namespace,
-    args: ["--concurrency", String(concurrency)],
+  const { startedThere, finishedThere } = await runWorkerAndKill(instance, {
+    concurrency,
+    killAfterFinished,
+    timeoutMs: settings.timeoutMs,
   });
-  let enoughFinished: () => void = () => {};
-  const killMoment = new Promise<void>((resolve) => {
-    enoughFinished = resolve;
-  });
-  crashing.onLine((line) => {
-    const started = /▶ job (\S+) /.exec(line)?.[1];
-    if (started) startedThere.add(started);
-    const finished = /[✓✗] job (\S+) /.exec(line)?.[1];
-    if (finished) finishedThere.add(finished);
-    if (finishedThere.size >= killAfterFinished) enoughFinished();
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `The worker process did not finish ${killAfterFinished} jobs in time:\n${crashing.output()}`,
-          ),
-        ),
-      settings.timeoutMs,
-    );
-  });
-  try {
-    await Promise.race([killMoment, timedOut]);
-  } finally {
-    clearTimeout(timer);
-    crashing.child.kill("SIGKILL");
-    await crashing.exited;
-  }
 
   // A healthy worker drains what is left; the test of "lost" is that it goes quiet.
   const tracker = new RunTracker(instance.events);

@@ -17,6 +17,7 @@ import { openForTest } from "../../test/support/open.ts";
 import { startPrivatePostgres } from "../../test/support/private-postgres.ts";
 import { recordingJobs } from "../../test/support/recording-jobs.ts";
 import { eventually, gate, nextEvent } from "../../test/support/waiting.ts";
+import { waitingJob } from "../../test/support/waiting-job.ts";
 import { spawnWorker, type WorkerProcess } from "../../test/support/worker-process.ts";
 import { step } from "./index.ts";
 
@@ -32,20 +33,6 @@ async function claimedRows(instance: StepInstance) {
 /** The ids of the jobs a worker process printed `▶ job <id>` for, in order. */
 function startedIn(worker: WorkerProcess): string[] {
   return [...worker.output().matchAll(/▶ job (\d+) /g)].map((match) => match[1] ?? "");
-}
-
-/** A registry with one job, `Slow`, that returns when the test opens the gate. */
-function slowJob() {
-  const release = gate();
-  const registry = new JobRegistry([
-    defineJob({
-      name: "Slow",
-      description: "waits for the test",
-      exampleArguments: {},
-      perform: () => release.opened,
-    }),
-  ]);
-  return { registry, release };
 }
 
 describe("step 05 — claims", () => {
@@ -87,7 +74,7 @@ describe("step 05 — claims", () => {
     const database = instance.database;
     if (!database) throw new Error("no database");
     const observer = await openObserver();
-    const { registry, release } = slowJob();
+    const { registry, release } = waitingJob();
     const started = new Set<string>();
     instance.events.on("started", (e) => started.add(e.jobId));
     const ids = await instance.enqueueMany(Array.from({ length: 20 }, () => ({ name: "Slow" })));

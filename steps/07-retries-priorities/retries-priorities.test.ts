@@ -1,21 +1,11 @@
-/**
- * Step 07's own tests: the backoff schedule, the dead queue, scheduled jobs
- * and the dispatcher, the claim order, and timeouts. (That failed jobs are
- * retried, that urgent jobs go first and that scheduled jobs wait is also
- * enforced for every step that declares it by the contract suite:
- * retries.test.ts, priorities.test.ts, scheduled-jobs.test.ts.)
- */
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobTimeoutError } from "../../lib/jobs/errors.ts";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
-import { REPO_ROOT } from "../../lib/paths.ts";
 import { Database } from "../../lib/postgres/database.ts";
 import type { StepInstance } from "../../lib/step.ts";
-import { testDatabaseUrl, testRedisUrl } from "../../test/services.ts";
+import { testDatabaseUrl } from "../../test/services.ts";
+import { runStepCommand } from "../../test/support/cli.ts";
 import { enqueueAndWait } from "../../test/support/enqueue-and-wait.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { recordingJobs } from "../../test/support/recording-jobs.ts";
@@ -362,24 +352,6 @@ describe("step 07 — a job that never returns", () => {
   });
 });
 
-/** Runs `npm run step -- …args` as a user would (a real process) and returns its exit code and output. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "lib/cli/main.ts"), ...args],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
 describe("step 07 — from the command line", () => {
   it("`failed` lists the dead queue with errors, and `retry <id>` puts a job back", async () => {
     const instance = await openForTest(step, "clidead");
@@ -387,22 +359,35 @@ describe("step 07 — from the command line", () => {
     const worker = instance.startWorker({ registry });
     const id = await enqueueAndWait(instance, "failed", "Explode", { message: "card declined" });
     await worker.stop();
-    const listed = await cli("07", "failed", "--stacks", "--namespace", instance.namespace);
+    const listed = await runStepCommand(
+      "07",
+      "failed",
+      "--stacks",
+      "--namespace",
+      instance.namespace,
+    );
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(
       new RegExp(`^ *${id} +Explode .* 1 .* Error: card declined$`, "m"),
     );
     expect(listed.stdout).toMatch(/^ +at /m);
-    const retried = await cli("07", "retry", id, "12345", "--namespace", instance.namespace);
+    const retried = await runStepCommand(
+      "07",
+      "retry",
+      id,
+      "12345",
+      "--namespace",
+      instance.namespace,
+    );
     expect(retried.stdout).toMatch(`Put back to ready, with a fresh set of attempts: ${id}`);
     expect(retried.stdout).toMatch(
       "Not in the dead queue (finished, already retried, or unknown): 12345",
     );
     expect(await instance.counts()).toMatchObject({ ready: 1, failed: 0 });
-    const bad = await cli("07", "retry", "--namespace", instance.namespace);
+    const bad = await runStepCommand("07", "retry", "--namespace", instance.namespace);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Give the ids of the jobs to retry, or --all/);
-    const older = await cli("03", "failed", "--namespace", instance.namespace);
+    const older = await runStepCommand("03", "failed", "--namespace", instance.namespace);
     expect(older.code).toBe(1);
     expect(older.stderr).toMatch(/Step 03 has no dead queue/);
   });
@@ -410,7 +395,7 @@ describe("step 07 — from the command line", () => {
   it("`enqueue --in/--priority/--queue` schedules and ranks the job; a step without them refuses", async () => {
     const instance = await openForTest(step, "clienqueue");
     const ns = ["--namespace", instance.namespace];
-    const later = await cli(
+    const later = await runStepCommand(
       "07",
       "enqueue",
       "Noop",
@@ -434,12 +419,12 @@ describe("step 07 — from the command line", () => {
     );
     expect(row).toMatchObject({ queue_name: "mail", priority: 5 });
     expect(Number(row?.hours)).toBeGreaterThan(0.9);
-    const refused = await cli("03", "enqueue", "Noop", "--priority", "0", ...ns);
+    const refused = await runStepCommand("03", "enqueue", "Noop", "--priority", "0", ...ns);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
       /Step 03 has no named queues or priorities \(step 07 adds them\)/,
     );
-    const badTime = await cli("07", "enqueue", "Noop", "--at", "tomorrow", ...ns);
+    const badTime = await runStepCommand("07", "enqueue", "Noop", "--at", "tomorrow", ...ns);
     expect(badTime.code).toBe(2);
   });
 

@@ -7,13 +7,12 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { runWorkerAndKill } from "../../lib/bench/kill-worker.ts";
 import { RunTracker } from "../../lib/bench/run-tracker.ts";
 import { median } from "../../lib/bench/statistics.ts";
-import { now } from "../../lib/events.ts";
 import { formatNumber, renderTable } from "../../lib/format.ts";
 import type { RunContext, StepInstance } from "../../lib/step.ts";
 import { heading, say } from "../../lib/story.ts";
-import { spawnWorkerProcess } from "../../lib/worker-process.ts";
 
 interface Settings {
   readonly jobs: number;
@@ -167,8 +166,17 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
       args: { ms: settings.sleepMs },
     })),
   );
-  const killed = await runAndKill(instance, settings);
-  const { finishedThere, startedThere, at } = killed;
+  const { finishedThere, startedThere, killedAt } = await runWorkerAndKill(instance, {
+    concurrency: settings.concurrency,
+    killAfterFinished: settings.killAfterFinished,
+    timeoutMs: settings.timeoutMs,
+    args: [
+      "--heartbeat-interval",
+      String(settings.heartbeatIntervalMs),
+      "--alive-threshold",
+      String(settings.aliveThresholdMs),
+    ],
+  });
   const countsAtKill = await instance.counts();
   // Claimed by it (steps with claims), or taken from the list and not
   // finished (04, where a taken job is in no list at all).
@@ -212,51 +220,6 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
     ranTwice: [...startedThere].filter((id) => tracker.firstStart(id) !== undefined).length,
     // Every job the killed worker did not hold was done by the healthy one.
     recovered: Math.max(0, held - lost - stuck),
-    recoveryMs: done === ids.length ? Math.max(0, ...doneAt.values()) - at : null,
+    recoveryMs: done === ids.length ? Math.max(0, ...doneAt.values()) - killedAt : null,
   };
-}
-
-/**
- * Starts a worker process, kills it with SIGKILL once it has finished
- * `killAfterFinished` jobs, and says what it had started and finished (as
- * it printed: `▶ job ID` before a job runs, `✓`/`✗ job ID` once recorded).
- */
-async function runAndKill(instance: StepInstance, settings: Settings) {
-  const startedThere = new Set<string>();
-  const finishedThere = new Set<string>();
-  const crashing = spawnWorkerProcess({
-    stepId: instance.step.id,
-    namespace: instance.namespace,
-    args: [
-      "--concurrency",
-      String(settings.concurrency),
-      "--heartbeat-interval",
-      String(settings.heartbeatIntervalMs),
-      "--alive-threshold",
-      String(settings.aliveThresholdMs),
-    ],
-  });
-  let enough = () => {};
-  const busy = new Promise<void>((resolve) => {
-    enough = resolve;
-  });
-  crashing.onLine((line) => {
-    const started = /▶ job (\S+) /.exec(line)?.[1];
-    if (started) startedThere.add(started);
-    const finished = /[✓✗] job (\S+) /.exec(line)?.[1];
-    if (finished) finishedThere.add(finished);
-    if (finishedThere.size >= settings.killAfterFinished) enough();
-  });
-  const timer = setTimeout(enough, settings.timeoutMs);
-  await busy;
-  clearTimeout(timer);
-  crashing.child.kill("SIGKILL");
-  const at = now();
-  await crashing.exited;
-  if (finishedThere.size < settings.killAfterFinished) {
-    throw new Error(
-      `The worker process did not finish ${settings.killAfterFinished} jobs in time:\n${crashing.output()}`,
-    );
-  }
-  return { startedThere, finishedThere, at };
 }

@@ -13,6 +13,7 @@ import { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { StepInstance } from "../../lib/step.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { eventually, gate, nextEvent, nthEvent } from "../../test/support/waiting.ts";
+import { quickJob, waitingJob } from "../../test/support/waiting-job.ts";
 import { spawnWorker } from "../../test/support/worker-process.ts";
 import { step } from "./index.ts";
 import { pruneDeadProcesses } from "./recovery.ts";
@@ -45,14 +46,6 @@ async function age(instance: StepInstance, pid: number | undefined): Promise<voi
     "UPDATE processes SET last_heartbeat_at = now() - interval '1 day' WHERE pid = $1",
     [pid],
   );
-}
-
-/** A registry whose `Stuck` job waits for the test to open `release`. */
-function stuckJobs(release: Promise<void>) {
-  return new JobRegistry([
-    defineJob({ name: "Quick", description: "", exampleArguments: {}, perform() {} }),
-    defineJob({ name: "Stuck", description: "", exampleArguments: {}, perform: () => release }),
-  ]);
 }
 
 describe("step 08 — recovery", () => {
@@ -174,14 +167,14 @@ describe("step 08 — recovery", () => {
 
   it("a stopping worker lets running jobs finish for its shutdown timeout, then releases the rest to ready", async () => {
     const instance = await openForTest(step, "release");
-    const never = gate();
+    const { definition, release: never } = waitingJob("Stuck");
     const stuck = await instance.enqueue("Stuck", {});
     const quick = await instance.enqueue("Quick", {});
     const started = nextEvent(instance.events, "started", (e) => e.jobId === stuck);
     const finished = nextEvent(instance.events, "finished", (e) => e.jobId === quick);
     const released = nextEvent(instance.events, "released", (e) => e.jobId === stuck);
     const worker = instance.startWorker({
-      registry: stuckJobs(never.opened),
+      registry: new JobRegistry([definition, quickJob()]),
       concurrency: 2,
       shutdownTimeoutMs: 200,
     });

@@ -48,7 +48,9 @@ export interface RecoveredJob {
  * than the process's alive threshold, or an exit its supervisor saw.
  *
  * 1. It locks their rows, `FOR UPDATE SKIP LOCKED`: two pruners (two
- *    supervisors) never recover the same process twice.
+ *    supervisors) split the dead between them instead of waiting on each
+ *    other. (A job is never recovered twice either way: moving a claim
+ *    starts by deleting it, and only one DELETE finds the row.)
  * 2. It sends every job they had claimed back through the retry path, as if
  *    the attempt had thrown "the process died". The attempt counts (it was
  *    counted at claim time), so a job that kills its worker every time runs

@@ -18,26 +18,11 @@
  * (BEGIN sent, COMMIT not yet) for as long as the job runs.
  */
 import { expect, it } from "vitest";
-import { defineJob } from "../../lib/jobs/job.ts";
-import { JobRegistry } from "../../lib/jobs/registry.ts";
 import { contractFor } from "../support/contract.ts";
 import { openObserver } from "../support/observer.ts";
 import { openForTest } from "../support/open.ts";
-import { eventually, gate, nextEvent } from "../support/waiting.ts";
-
-/** A registry with one job, `Slow`, that returns when the test opens the gate. */
-function slowJob() {
-  const release = gate();
-  const registry = new JobRegistry([
-    defineJob({
-      name: "Slow",
-      description: "waits for the test",
-      exampleArguments: {},
-      perform: () => release.opened,
-    }),
-  ]);
-  return { registry, release };
-}
+import { eventually, nextEvent } from "../support/waiting.ts";
+import { waitingJob } from "../support/waiting-job.ts";
 
 contractFor(
   "noTransactionWhileRunning",
@@ -47,7 +32,7 @@ contractFor(
       const database = instance.database;
       if (!database) throw new Error(`Step ${step.id} is a Postgres step without a database.`);
       const observer = await openObserver();
-      const { registry, release } = slowJob();
+      const { registry, release } = waitingJob();
       const id = await instance.enqueue("Slow", {});
       const started = nextEvent(instance.events, "started", (e) => e.jobId === id);
       const worker = instance.startWorker({ registry, pollIntervalMs: 50 });
