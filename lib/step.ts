@@ -9,7 +9,6 @@
  */
 
 import type { Redis } from "ioredis";
-import type { BarChart } from "./docs/svg-chart.ts";
 import type { JobEvents } from "./events.ts";
 import type { JsonValue } from "./jobs/arguments.ts";
 import type { JobRegistry } from "./jobs/registry.ts";
@@ -270,37 +269,9 @@ export interface StepInstance {
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
 }
 
-/** Output a story or benchmark writes to; the CLI passes the terminal. */
+/** Where a supervisor says what it does; the CLI passes the terminal. */
 export interface Output {
   line(text?: string): void;
-}
-
-/** How a story or benchmark opens a step: its own namespace, pool size, or another step to compare with. */
-export interface OpenRequest {
-  /** Which step to open, by id; defaults to the step running the story or benchmark. */
-  readonly step?: string;
-  readonly namespace?: string;
-  readonly poolSize?: number;
-}
-
-/** What a step's story and benchmark get to work with. */
-export interface RunContext {
-  /** Opens a step against the services the CLI resolved. The caller closes it. */
-  readonly open: (request?: OpenRequest) => Promise<StepInstance>;
-  readonly out: Output;
-  /** `--quick`: a run of seconds, for CI. */
-  readonly quick: boolean;
-  /**
-   * Stores a benchmark's results as JSON with the machine, versions and
-   * settings they were measured with, and prints where.
-   */
-  readonly saveResults: (benchmark: string, settings: object, results: unknown) => Promise<void>;
-  /**
-   * Draws a chart of a benchmark's results as `file` (an `.svg` name), and
-   * prints where: under `npm run bench -- --report` into `docs/benchmarks/`,
-   * shown on the report page and in the lesson; otherwise into `.data/bench/`.
-   */
-  readonly saveChart: (file: string, chart: BarChart) => Promise<void>;
 }
 
 /** A lesson: who it is, what it promises, and how to open it. */
@@ -317,10 +288,6 @@ export interface Step {
   /** The guarantees this step keeps; the contract suite enforces exactly these. */
   readonly guarantees: readonly Guarantee[];
   open(options: OpenOptions): Promise<StepInstance>;
-  /** `npm run step NN`: the 10–30 s demonstration. */
-  story(context: RunContext): Promise<void>;
-  /** `npm run step NN -- bench`: the scenario this lesson exists for. */
-  benchmark(context: RunContext): Promise<void>;
 }
 
 /** The folder name of a step, e.g. `01-naive-poll`. */

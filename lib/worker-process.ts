@@ -47,7 +47,7 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     [
       "--import",
       "tsx",
-      join(REPO_ROOT, "lib/cli/main.ts"),
+      join(REPO_ROOT, "lib/workshop/cli/main.ts"),
       options.stepId,
       "worker",
       "--namespace",

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkLinks } from "../lib/docs/check-links.ts";
+import { checkLinks } from "../lib/workshop/docs/check-links.ts";
 
 describe("checkLinks", () => {
   let root: string;

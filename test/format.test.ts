@@ -1,7 +1,7 @@
 /** Numbers and tables as the benchmarks print them. */
 import { describe, expect, it } from "vitest";
-import { percentile } from "../lib/bench/statistics.ts";
-import { formatNumber, formatRatio, renderTable } from "../lib/format.ts";
+import { percentile } from "../lib/workshop/bench/statistics.ts";
+import { formatNumber, formatRatio, renderTable } from "../lib/workshop/format.ts";
 
 describe("percentile (nearest rank)", () => {
   it("picks the value at the rank, not an interpolation", () => {

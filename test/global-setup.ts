@@ -6,7 +6,7 @@
  * 1. `DATABASE_URL` / `REDIS_URL`, when set: the user's own servers.
  * 2. Docker, through testcontainers, when a container runtime answers: throwaway servers, gone
  *    after the run, whatever the tests left in them.
- * 3. The project's local servers (`lib/services/`): the embedded PostgreSQL and the
+ * 3. The project's local servers (`lib/workshop/services/`): the embedded PostgreSQL and the
  *    `redis-server` on the PATH. They are shared with the CLI, so the teardown stops only
  *    those this setup started.
  *
@@ -16,17 +16,20 @@
  * @module
  */
 import type { TestProject } from "vitest/node";
-import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from "../lib/services/embedded-postgres.ts";
+import { reasonOf } from "../lib/reason-of.ts";
+import { redactUrl } from "../lib/redact-url.ts";
+import {
+  ensureEmbeddedPostgres,
+  stopEmbeddedPostgres,
+} from "../lib/workshop/services/embedded-postgres.ts";
 import {
   PostgresUnavailableError,
   RedisUnavailableError,
-  reasonOf,
-} from "../lib/services/errors.ts";
-import { pingPostgres } from "../lib/services/postgres-probe.ts";
-import { redactUrl } from "../lib/services/redact-url.ts";
-import { pingRedis } from "../lib/services/redis-probe.ts";
-import { ensureRedisServer, stopRedisServer } from "../lib/services/redis-server.ts";
-import { withTimeout } from "../lib/services/with-timeout.ts";
+} from "../lib/workshop/services/errors.ts";
+import { pingPostgres } from "../lib/workshop/services/postgres-probe.ts";
+import { pingRedis } from "../lib/workshop/services/redis-probe.ts";
+import { ensureRedisServer, stopRedisServer } from "../lib/workshop/services/redis-server.ts";
+import { withTimeout } from "../lib/workshop/services/with-timeout.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

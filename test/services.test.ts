@@ -13,14 +13,17 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { REPO_ROOT } from "../lib/paths.ts";
-import { embeddedPostgresStatus, stopEmbeddedPostgres } from "../lib/services/embedded-postgres.ts";
+import {
+  embeddedPostgresStatus,
+  stopEmbeddedPostgres,
+} from "../lib/workshop/services/embedded-postgres.ts";
 import {
   databaseUrl,
   PostgresUnavailableError,
   RedisUnavailableError,
   redisUrl,
-} from "../lib/services/index.ts";
-import { findFreePort } from "../lib/services/ports.ts";
+} from "../lib/workshop/services/index.ts";
+import { findFreePort } from "../lib/workshop/services/ports.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
 
 const runFile = promisify(execFile);
@@ -133,7 +136,9 @@ interface EnsureResult {
 
 /** Runs `ensureEmbeddedPostgres({ dataRoot })` in a separate Node process, as a terminal would. */
 async function ensureInChildProcess(dataRoot: string): Promise<EnsureResult> {
-  const moduleUrl = pathToFileURL(path.join(REPO_ROOT, "lib/services/embedded-postgres.ts")).href;
+  const moduleUrl = pathToFileURL(
+    path.join(REPO_ROOT, "lib/workshop/services/embedded-postgres.ts"),
+  ).href;
   const script = `
     const [moduleUrl, dataRoot] = process.argv.slice(1);
     const { ensureEmbeddedPostgres } = await import(moduleUrl);

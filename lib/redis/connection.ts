@@ -12,8 +12,8 @@
  * @module
  */
 import { type Command, Redis, type RedisOptions } from "ioredis";
-import { reasonOf } from "../services/errors.ts";
-import { redactUrl } from "../services/redact-url.ts";
+import { reasonOf } from "../reason-of.ts";
+import { redactUrl } from "../redact-url.ts";
 
 /**
  * Commands sent by every connection of one step instance, for the idle-load benchmark

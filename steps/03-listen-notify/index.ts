@@ -8,10 +8,8 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { runBenchmark } from "./bench.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
-import { runStory } from "./story.ts";
 import { startListeningWorker } from "./worker.ts";
 
 export const step: Step = {
@@ -60,6 +58,4 @@ export const step: Step = {
       close: () => database.close(),
     });
   },
-  story: runStory,
-  benchmark: runBenchmark,
 };

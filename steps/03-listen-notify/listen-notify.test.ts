@@ -8,9 +8,9 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { RunTracker } from "../../lib/bench/run-tracker.ts";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
+import { RunTracker } from "../../lib/workshop/bench/run-tracker.ts";
 import { testDatabaseUrl } from "../../test/services.ts";
 import { openObserver } from "../../test/support/observer.ts";
 import { openForTest } from "../../test/support/open.ts";

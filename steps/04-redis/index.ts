@@ -8,10 +8,8 @@ import { assembleInstance, defaultNamespace } from "../../lib/instance.ts";
 import { CommandCounter, connectRedis } from "../../lib/redis/connection.ts";
 import { deleteNamespace } from "../../lib/redis/delete-namespace.ts";
 import type { Step } from "../../lib/step.ts";
-import { runBenchmark } from "./bench.ts";
 import { addFinishedHistory, countJobs } from "./counts.ts";
 import { pushJobs } from "./enqueue.ts";
-import { runStory } from "./story.ts";
 import { startRedisWorker } from "./worker.ts";
 
 export const step: Step = {
@@ -60,6 +58,4 @@ export const step: Step = {
       },
     });
   },
-  story: runStory,
-  benchmark: runBenchmark,
 };

@@ -6,10 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { RunTracker } from "../../lib/bench/run-tracker.ts";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { StepInstance } from "../../lib/step.ts";
+import { RunTracker } from "../../lib/workshop/bench/run-tracker.ts";
 import { testDatabaseUrl } from "../../test/services.ts";
 import { enqueueAndWait } from "../../test/support/enqueue-and-wait.ts";
 import { openObserver } from "../../test/support/observer.ts";

@@ -8,11 +8,9 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { runBenchmark } from "./bench.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { listProcesses } from "./processes.ts";
-import { runStory } from "./story.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
 
@@ -66,6 +64,4 @@ export const step: Step = {
       supervise: (supervisorOptions) => startSupervisor(database, step.id, supervisorOptions),
     });
   },
-  story: runStory,
-  benchmark: runBenchmark,
 };

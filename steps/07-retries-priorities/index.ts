@@ -9,12 +9,10 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { runBenchmark } from "./bench.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
 import { listProcesses } from "./processes.ts";
-import { runStory } from "./story.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
 
@@ -74,6 +72,4 @@ export const step: Step = {
       retryFailedJobs: (which) => retryFailedJobs(database, which),
     });
   },
-  story: runStory,
-  benchmark: runBenchmark,
 };

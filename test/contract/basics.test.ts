@@ -9,10 +9,10 @@
  * signal, never left to luck.
  */
 import { describe, expect, it } from "vitest";
-import { RunTracker } from "../../lib/bench/run-tracker.ts";
 import type { JsonValue } from "../../lib/jobs/arguments.ts";
 import { ArgumentsTooLargeError, InvalidArgumentsError } from "../../lib/jobs/errors.ts";
 import type { Step } from "../../lib/step.ts";
+import { RunTracker } from "../../lib/workshop/bench/run-tracker.ts";
 import { contractFor, steps } from "../support/contract.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";

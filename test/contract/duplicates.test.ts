@@ -4,7 +4,7 @@
  * barrier on the steps that do not.
  */
 import { expect, it } from "vitest";
-import { RunTracker } from "../../lib/bench/run-tracker.ts";
+import { RunTracker } from "../../lib/workshop/bench/run-tracker.ts";
 import { contractFor } from "../support/contract.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";

@@ -17,7 +17,7 @@ export async function runStepCommand(
   try {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "lib/cli/main.ts"), ...args],
+      ["--import", "tsx", join(REPO_ROOT, "lib/workshop/cli/main.ts"), ...args],
       {
         cwd: REPO_ROOT,
         env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },

@@ -11,7 +11,7 @@
  */
 import { describe } from "vitest";
 import type { Guarantee, Step } from "../../lib/step.ts";
-import { loadSteps } from "../../lib/step-directory.ts";
+import { loadSteps } from "../../lib/workshop/step-directory.ts";
 
 export const steps = await loadSteps();
 

@@ -14,8 +14,8 @@ import { afterAll } from "vitest";
 import {
   ensureEmbeddedPostgres,
   stopEmbeddedPostgres,
-} from "../../lib/services/embedded-postgres.ts";
-import { findFreePort } from "../../lib/services/ports.ts";
+} from "../../lib/workshop/services/embedded-postgres.ts";
+import { findFreePort } from "../../lib/workshop/services/ports.ts";
 
 export interface PrivatePostgres {
   /** Its URL; the same after every {@link PrivatePostgres.restart}. */

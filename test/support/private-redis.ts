@@ -3,7 +3,7 @@
  * process, no persistence. The shared server (the one every other test file and terminal
  * uses) is never touched.
  *
- * Started here as a plain child process (not `--daemonize`, as `lib/services/redis-server.ts`
+ * Started here as a plain child process (not `--daemonize`, as `lib/workshop/services/redis-server.ts`
  * does for the shared one) so that the test holds its pid, can kill it with the signal it
  * chooses, and can start it again on the same port — which the shared server's module, which
  * picks a port of its own, does not offer.
@@ -13,8 +13,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll } from "vitest";
-import { findFreePort } from "../../lib/services/ports.ts";
-import { pingRedis } from "../../lib/services/redis-probe.ts";
+import { findFreePort } from "../../lib/workshop/services/ports.ts";
+import { pingRedis } from "../../lib/workshop/services/redis-probe.ts";
 
 export interface PrivateRedis {
   /** Its URL; the same after every {@link PrivateRedis.start}. */

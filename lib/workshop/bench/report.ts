@@ -1,0 +1,175 @@
+/**
+ * The benchmark report: `npm run bench -- --report` writes
+ * `docs/benchmarks.md` and its charts (`docs/benchmarks/*.svg`) from one run.
+ *
+ * @module
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../paths.ts";
+import type { Step } from "../../step.ts";
+import { formatMarkdown } from "../docs/format-markdown.ts";
+import { renderBarChart, renderLineChart, STEP_COLOURS } from "../docs/svg-chart.ts";
+import { type BenchEnvironment, environmentLines } from "./environment.ts";
+import type { HistoryResult, ScenarioSizes } from "./scenarios.ts";
+import { renderSuiteTable, type StepResults } from "./standard-suite.ts";
+
+/** A chart a step's own benchmark drew for the report: its file in `docs/benchmarks/`, and its title. */
+export interface ReportChart {
+  readonly file: string;
+  readonly title: string;
+}
+
+/** Everything one report run measured. */
+export interface ReportData {
+  readonly finishedAt: string;
+  readonly quick: boolean;
+  readonly environment: BenchEnvironment;
+  readonly sizes: ScenarioSizes;
+  readonly steps: readonly Step[];
+  readonly standard: readonly StepResults[];
+  /** Dequeue rate at several history sizes, per step. */
+  readonly historyLevels: readonly number[];
+  readonly historyCurves: ReadonlyMap<string, readonly HistoryResult[]>;
+  /** What each step's own benchmark printed. */
+  readonly ownBenchmarks: ReadonlyMap<string, readonly string[]>;
+  /** The charts each step's own benchmark drew, already in `docs/benchmarks/`. */
+  readonly ownCharts: ReadonlyMap<string, readonly ReportChart[]>;
+}
+
+const DOCS_DIR = join(REPO_ROOT, "docs");
+/** Where the report's charts go; steps' own benchmarks draw theirs here too. */
+export const CHARTS_DIR = join(DOCS_DIR, "benchmarks");
+
+export async function writeReport(data: ReportData): Promise<string> {
+  await mkdir(CHARTS_DIR, { recursive: true });
+  const categories = data.standard.map((result) => ({
+    label: `${result.step} ${data.steps.find((step) => step.id === result.step)?.slug ?? ""}`,
+    colour: colourOf(data.steps, result.step),
+  }));
+  const charts: Record<string, string> = {
+    "throughput.svg": renderBarChart({
+      title: `Throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs, concurrency ${data.sizes.throughputConcurrency} (higher is better)`,
+      valueLabel: "jobs processed per second",
+      categories,
+      series: [
+        {
+          label: "jobs/s",
+          values: data.standard.map((result) => result.throughput.processPerSecond),
+        },
+      ],
+      logarithmic: true,
+    }),
+    "pickup-latency.svg": renderBarChart({
+      title: "Pickup latency of an idle worker (lower is better)",
+      valueLabel: "milliseconds from enqueue to start",
+      categories,
+      series: (["p50Ms", "p95Ms", "p99Ms"] as const).map((key) => ({
+        label: key.replace("Ms", ""),
+        values: data.standard.map((result) => result.latency[key]),
+      })),
+    }),
+    "idle-load.svg": renderBarChart({
+      title: "Load of one idle worker (lower is better)",
+      valueLabel: "statements or commands per second",
+      categories,
+      series: [
+        {
+          label: "per second",
+          values: data.standard.map((result) => result.idle.statementsPerSecond),
+        },
+      ],
+    }),
+    "history.svg": renderLineChart({
+      title: "Dequeue rate as history grows (flat is better; log scale)",
+      logarithmic: true,
+      xLabel: "finished jobs already in the tables",
+      valueLabel: "jobs dequeued per second",
+      x: data.historyLevels,
+      lines: [...data.historyCurves].map(([stepId, results]) => ({
+        label: `${stepId} ${data.steps.find((step) => step.id === stepId)?.slug ?? ""}`,
+        colour: colourOf(data.steps, stepId),
+        values: results.map((result) => result.dequeuePerSecond),
+      })),
+    }),
+  };
+  for (const [file, svg] of Object.entries(charts)) await writeFile(join(CHARTS_DIR, file), svg);
+  const page = join(DOCS_DIR, "benchmarks.md");
+  await writeFile(page, formatMarkdown(renderPage(data), "docs/benchmarks.md"));
+  return page;
+}
+
+function renderPage(data: ReportData): string {
+  const own = data.steps.flatMap((step) => {
+    const lines = data.ownBenchmarks.get(step.id);
+    if (!lines) return [];
+    const charts = (data.ownCharts.get(step.id) ?? []).flatMap((chart) => [
+      `![${chart.title}](benchmarks/${chart.file})`,
+      "",
+    ]);
+    return [
+      `### ${step.id} ${step.slug}`,
+      "",
+      "```text",
+      ...trimBlank(lines),
+      "```",
+      "",
+      ...charts,
+    ];
+  });
+  return [
+    "---",
+    "title: Benchmarks",
+    "group: Guides",
+    "---",
+    "",
+    "# Benchmarks",
+    "",
+    `Measured ${data.finishedAt.slice(0, 16).replace("T", " ")} UTC with \`npm run bench -- --report${data.quick ? " --quick" : ""}\`, every step in the same run:`,
+    "",
+    ...environmentLines(data.environment).map((line) => `- ${line}`),
+    "",
+    "Every number comes with a check that every job ran, and how many ran twice.",
+    "Ratios compare a step with the step it builds on, measured in the same run.",
+    "The standard scenarios run once per step: on a 2-core machine the throughput",
+    "and history columns move by up to ×2 between runs, so read them as orders of",
+    "magnitude. Each step's own benchmark repeats its rounds and reports medians.",
+    "",
+    "## The standard scenarios",
+    "",
+    "```text",
+    ...renderSuiteTable(data.steps, data.standard),
+    "```",
+    "",
+    `- throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs enqueued in bulk, then one worker with concurrency ${data.sizes.throughputConcurrency} drains them;`,
+    `- pickup latency: an idle worker, ${data.sizes.latencyJobs} jobs enqueued one at a time ${data.sizes.latencyGapMs} ms apart, from the commit of the enqueue (its call returning) to the start of \`perform\`. With Redis the worker's BRPOP reply often leaves the server before the LPUSH reply reaches the enqueuer, so step 04's numbers here are near zero; its own benchmark below times from the call instead;`,
+    `- history: ${data.sizes.historyDequeuedJobs.toLocaleString("en-US")} jobs dequeued by one worker (one slot) with ${data.sizes.historyFinishedJobs.toLocaleString("en-US")} finished jobs in the tables;`,
+    `- idle: statements (Redis: commands) one idle worker sends per second, over ${data.sizes.idleSeconds} s.`,
+    "",
+    "![Throughput](benchmarks/throughput.svg)",
+    "",
+    "![Pickup latency](benchmarks/pickup-latency.svg)",
+    "",
+    "![Dequeue rate as history grows](benchmarks/history.svg)",
+    "",
+    "![Idle load](benchmarks/idle-load.svg)",
+    "",
+    "## Each step's own benchmark",
+    "",
+    "What `npm run step NN -- bench` printed in the same run.",
+    "",
+    ...own,
+  ].join("\n");
+}
+
+function colourOf(steps: readonly Step[], stepId: string): string {
+  const index = steps.findIndex((step) => step.id === stepId);
+  return STEP_COLOURS[index % STEP_COLOURS.length] ?? "#888";
+}
+
+function trimBlank(lines: readonly string[]): string[] {
+  const result = [...lines];
+  while (result[0]?.trim() === "") result.shift();
+  while (result.at(-1)?.trim() === "") result.pop();
+  return result;
+}

@@ -1,0 +1,197 @@
+/**
+ * The standard scenarios every step runs, so that steps can be compared on
+ * the same terms (DESIGN.md, "Benchmarks"). Each returns its numbers and a
+ * {@link RunCheck} of what actually ran.
+ *
+ * @module
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { now } from "../../events.ts";
+import type { NewJob, StepInstance } from "../../step.ts";
+import { progressReporter } from "./progress.ts";
+import { type RunCheck, RunTracker } from "./run-tracker.ts";
+import { percentile } from "./statistics.ts";
+
+/** The sizes of every scenario; `--quick` shrinks them so CI runs them in seconds. */
+export interface ScenarioSizes {
+  readonly throughputJobs: number;
+  readonly throughputConcurrency: number;
+  readonly latencyJobs: number;
+  readonly latencyGapMs: number;
+  readonly historyFinishedJobs: number;
+  readonly historyDequeuedJobs: number;
+  readonly idleSeconds: number;
+  /** Longest a scenario waits for its jobs before it reports the missing ones. */
+  readonly timeoutMs: number;
+}
+
+export const FULL_SIZES: ScenarioSizes = {
+  throughputJobs: 10_000,
+  throughputConcurrency: 10,
+  latencyJobs: 200,
+  latencyGapMs: 20,
+  historyFinishedJobs: 100_000,
+  historyDequeuedJobs: 1_000,
+  idleSeconds: 5,
+  timeoutMs: 300_000,
+};
+
+export const QUICK_SIZES: ScenarioSizes = {
+  throughputJobs: 500,
+  throughputConcurrency: 10,
+  latencyJobs: 20,
+  latencyGapMs: 20,
+  historyFinishedJobs: 5_000,
+  historyDequeuedJobs: 100,
+  idleSeconds: 1,
+  timeoutMs: 60_000,
+};
+
+/** How many no-op jobs go into one INSERT when enqueuing in bulk. */
+const ENQUEUE_BATCH = 1_000;
+
+export interface ThroughputResult {
+  readonly enqueuePerSecond: number;
+  readonly processPerSecond: number;
+  readonly check: RunCheck;
+}
+
+/** Enqueues `jobs` no-op jobs in bulk, then times one worker with `concurrency` slots draining them. */
+export async function measureThroughput(
+  instance: StepInstance,
+  jobs: number,
+  concurrency: number,
+  timeoutMs: number,
+): Promise<ThroughputResult> {
+  const tracker = new RunTracker(instance.events);
+  const enqueueStart = now();
+  const ids = await enqueueNoops(instance, jobs);
+  const enqueueSeconds = (now() - enqueueStart) / 1000;
+
+  const processStart = now();
+  const worker = instance.startWorker({ concurrency });
+  const progress = progressReporter(`step ${instance.step.id} throughput`);
+  await tracker.waitForAll(ids, timeoutMs, progress.update);
+  const processSeconds = (now() - processStart) / 1000;
+  progress.done();
+  await worker.stop();
+  tracker.stop();
+  const check = tracker.check(ids);
+  return {
+    enqueuePerSecond: jobs / enqueueSeconds,
+    processPerSecond: check.completed / processSeconds,
+    check,
+  };
+}
+
+export interface LatencyResult {
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly check: RunCheck;
+}
+
+/**
+ * An idle worker; jobs enqueued one at a time, `gapMs` apart. Pickup latency
+ * is from the moment the enqueue committed (its call returned) to the moment
+ * `perform` started — or, with `from: "call"`, from the moment enqueue was
+ * called, which adds the enqueue's own time. That is the fair measure against
+ * Redis, where the worker's BRPOP reply and the LPUSH's reply leave the server
+ * together and the job often starts before the enqueue call returns.
+ */
+export async function measurePickupLatency(
+  instance: StepInstance,
+  jobs: number,
+  gapMs: number,
+  timeoutMs: number,
+  from: "commit" | "call" = "commit",
+): Promise<LatencyResult> {
+  const tracker = new RunTracker(instance.events);
+  const worker = instance.startWorker({ concurrency: 1 });
+  await sleep(200); // let the worker reach its idle state first
+  const enqueuedAt = new Map<string, number>();
+  for (let i = 0; i < jobs; i++) {
+    const calledAt = now();
+    const id = await instance.enqueue("Noop", {});
+    enqueuedAt.set(id, from === "call" ? calledAt : now());
+    await sleep(gapMs);
+  }
+  const ids = [...enqueuedAt.keys()];
+  await tracker.waitForAll(ids, timeoutMs);
+  await worker.stop();
+  tracker.stop();
+  const latencies = ids.flatMap((id) => {
+    const started = tracker.firstStart(id);
+    const enqueued = enqueuedAt.get(id);
+    return started !== undefined && enqueued !== undefined ? [Math.max(0, started - enqueued)] : [];
+  });
+  return {
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    p99Ms: percentile(latencies, 99),
+    check: tracker.check(ids),
+  };
+}
+
+export interface HistoryResult {
+  readonly finishedJobs: number;
+  readonly dequeuePerSecond: number;
+  readonly check: RunCheck;
+}
+
+/**
+ * How fast one worker (one slot) takes jobs when `finishedJobs` finished jobs
+ * are already in the tables, as after months of use.
+ */
+export async function measureDequeueWithHistory(
+  instance: StepInstance,
+  finishedJobs: number,
+  jobs: number,
+  timeoutMs: number,
+): Promise<HistoryResult> {
+  if (finishedJobs > 0) await instance.fillHistory(finishedJobs);
+  const tracker = new RunTracker(instance.events);
+  const ids = await enqueueNoops(instance, jobs);
+  const start = now();
+  const worker = instance.startWorker({ concurrency: 1 });
+  const progress = progressReporter(
+    `step ${instance.step.id} with ${finishedJobs.toLocaleString("en-US")} finished jobs`,
+  );
+  await tracker.waitForAll(ids, timeoutMs, progress.update);
+  const seconds = (now() - start) / 1000;
+  progress.done();
+  await worker.stop();
+  tracker.stop();
+  const check = tracker.check(ids);
+  return { finishedJobs, dequeuePerSecond: check.completed / seconds, check };
+}
+
+export interface IdleLoadResult {
+  readonly statementsPerSecond: number;
+}
+
+/** Statements per second one idle worker sends while there is nothing to do. */
+export async function measureIdleLoad(
+  instance: StepInstance,
+  seconds: number,
+): Promise<IdleLoadResult> {
+  const worker = instance.startWorker({ concurrency: 1 });
+  await sleep(300); // start-up statements (LISTEN, registration) are not idle load
+  const before = instance.statementsSent();
+  const start = now();
+  await sleep(seconds * 1000);
+  const sent = instance.statementsSent() - before;
+  const elapsed = (now() - start) / 1000;
+  await worker.stop();
+  return { statementsPerSecond: sent / elapsed };
+}
+
+async function enqueueNoops(instance: StepInstance, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  const noop: NewJob = { name: "Noop", args: {} };
+  for (let offset = 0; offset < count; offset += ENQUEUE_BATCH) {
+    const batch = Array.from({ length: Math.min(ENQUEUE_BATCH, count - offset) }, () => noop);
+    ids.push(...(await instance.enqueueMany(batch)));
+  }
+  return ids;
+}

@@ -1,0 +1,61 @@
+/**
+ * `npm run step NN -- diff`: the lesson as a diff. What a step changed in the
+ * code of the step it builds on — its schema and its queue code. The lesson
+ * text, the demonstration (`demo/`: story and benchmark) and the tests are
+ * about the step rather than part of it: `-- diff --all` shows them too.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { REPO_ROOT } from "../../../paths.ts";
+import { type Step, stepFolder } from "../../../step.ts";
+
+/** What is about the step rather than part of its queue: the lesson, its demonstration, its tests. */
+const NOT_THE_QUEUE = /^(README\.md|demo\/.*|.*\.test\.ts)$/;
+
+/** Which files to compare: the queue's (the lesson's code), or every file of the step folder. */
+export type DiffScope = "queue" | "all";
+
+export function runDiffCommand(step: Step, base: Step | undefined, scope: DiffScope): number {
+  if (!base) {
+    console.log(
+      `Step ${step.id} builds on nothing: there is no earlier step's code to diff against. Read its code in steps/${stepFolder(step)}/.`,
+    );
+    return 0;
+  }
+  const from = join(REPO_ROOT, "steps", stepFolder(base));
+  const to = join(REPO_ROOT, "steps", stepFolder(step));
+  const fromFiles = new Set(filesToCompare(from, scope));
+  const toFiles = new Set(filesToCompare(to, scope));
+  const files = new Set([...fromFiles, ...toFiles]);
+  const what = scope === "queue" ? "the queue code" : "every file";
+  console.log(
+    `What step ${step.id} changed in ${what} of step ${base.id} (${files.size} files compared${scope === "queue" ? "; --all for the lesson, demo/ and tests too" : ""}):\n`,
+  );
+  for (const file of [...files].sort()) {
+    const left = fromFiles.has(file) ? relative(REPO_ROOT, join(from, file)) : "/dev/null";
+    const right = toFiles.has(file) ? relative(REPO_ROOT, join(to, file)) : "/dev/null";
+    // git diff --no-index works outside a repository too, and colours when
+    // stdout is a terminal.
+    const result = spawnSync("git", ["diff", "--no-index", "--color=auto", "--", left, right], {
+      cwd: REPO_ROOT,
+      stdio: "inherit",
+    });
+    if (result.error) {
+      console.error(
+        `Could not run git diff: ${result.error.message}. Install git, or compare ${from} and ${to}.`,
+      );
+      return 1;
+    }
+  }
+  return 0;
+}
+
+function filesToCompare(folder: string, scope: DiffScope): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(folder, join(entry.parentPath, entry.name)).split("\\").join("/"))
+    .filter((file) => scope === "all" || !NOT_THE_QUEUE.test(file));
+}

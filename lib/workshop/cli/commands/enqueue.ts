@@ -1,0 +1,85 @@
+/**
+ * `npm run step NN -- enqueue <JobName> [json-args] [--count N]`, and for
+ * steps that support them `--at`, `--in`, `--priority`, `--queue`.
+ *
+ * @module
+ */
+import type { JsonValue } from "../../../jobs/arguments.ts";
+import type { JobRegistry } from "../../../jobs/registry.ts";
+import type { EnqueueOptions, StepInstance } from "../../../step.ts";
+import { integerFlag, type Parsed } from "../parse.ts";
+import { UsageError } from "../usage-error.ts";
+import { parseDuration, parseTime } from "../when.ts";
+
+/** Checks the job name and parses the arguments before anything is stored. */
+export function parseEnqueueArguments(
+  registry: JobRegistry,
+  name: string | undefined,
+  argsText: string | undefined,
+  usage: string,
+): { name: string; args: JsonValue } {
+  if (name === undefined) throw new UsageError("Missing the job name.", usage);
+  // The worker would refuse an unknown name anyway (the registry is an
+  // allowlist); refusing here too saves a failed job and says why at once.
+  if (!registry.has(name)) {
+    throw new UsageError(
+      `Unknown job ${JSON.stringify(name)}. Known jobs: ${registry.names().join(", ")}.`,
+      usage,
+    );
+  }
+  if (argsText === undefined) return { name, args: registry.lookup(name).exampleArguments };
+  try {
+    return { name, args: JSON.parse(argsText) as JsonValue };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(
+      `The arguments are not JSON (${reason}). Quote them for your shell: '{"userId": 42}'.`,
+      usage,
+    );
+  }
+}
+
+/**
+ * `--at`, `--in`, `--priority`, `--queue`, as {@link EnqueueOptions}. Whether
+ * the step supports them is the step's to say (it refuses what it cannot
+ * honour, naming the step that adds it); this only reads them.
+ */
+export function parseEnqueueOptions(parsed: Parsed, usage: string): EnqueueOptions {
+  const { at, in: delay, queue } = parsed.flags;
+  if (typeof at === "string" && typeof delay === "string") {
+    throw new UsageError("Give --at or --in, not both.", usage);
+  }
+  const runAt =
+    typeof at === "string"
+      ? parseTime(at, usage)
+      : typeof delay === "string"
+        ? new Date(Date.now() + parseDuration(delay, usage))
+        : undefined;
+  const priority = integerFlag(parsed, "priority", usage, 0, 32_767);
+  return {
+    ...(runAt === undefined ? {} : { runAt }),
+    ...(priority === undefined ? {} : { priority }),
+    ...(typeof queue === "string" ? { queue } : {}),
+  };
+}
+
+export async function runEnqueueCommand(
+  instance: StepInstance,
+  name: string,
+  args: JsonValue,
+  count: number,
+  options: EnqueueOptions = {},
+): Promise<void> {
+  const ids = await instance.enqueueMany(
+    Array.from({ length: count }, () => ({ ...options, name, args })),
+  );
+  const shown = ids.length > 5 ? `${ids.slice(0, 3).join(", ")}, …, ${ids.at(-1)}` : ids.join(", ");
+  const where = [
+    options.queue === undefined ? "" : ` on queue ${options.queue}`,
+    options.priority === undefined ? "" : ` with priority ${options.priority}`,
+    options.runAt === undefined ? "" : `, to run at ${options.runAt.toISOString()}`,
+  ].join("");
+  console.log(
+    `Enqueued ${ids.length} ${name} job(s) with arguments ${JSON.stringify(args)}${where}: id ${shown}`,
+  );
+}

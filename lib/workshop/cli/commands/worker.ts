@@ -1,0 +1,95 @@
+/**
+ * `npm run step NN -- worker`: a worker in this terminal until Ctrl-C.
+ *
+ * @module
+ */
+import type { RetryBackoff, StepInstance } from "../../../step.ts";
+import { clock } from "../terminal.ts";
+
+export interface WorkerCommandOptions {
+  readonly concurrency?: number;
+  readonly pollIntervalMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly aliveThresholdMs?: number;
+  readonly supervisorId?: string;
+  /** The named queues it serves, for steps with priorities (07 on). */
+  readonly queues?: readonly string[];
+  /** How long one attempt may run, for steps with timeouts (07 on). */
+  readonly jobTimeoutMs?: number;
+  /** The wait before each retry, for steps with retries (07 on). */
+  readonly retryBackoff?: RetryBackoff;
+  /** How long running jobs may finish on a stop, for steps with recovery (08 on). */
+  readonly shutdownTimeoutMs?: number;
+}
+
+/**
+ * Runs until SIGINT or SIGTERM. The first signal stops claiming and waits for
+ * running jobs; a second one exits at once (jobs still running are then the
+ * step's crash story).
+ */
+export async function runWorkerCommand(
+  instance: StepInstance,
+  options: WorkerCommandOptions,
+): Promise<void> {
+  const { events } = instance;
+  events.on("started", (e) =>
+    console.log(`${clock(e.at)}  ${e.workerId}  ▶ job ${e.jobId} ${e.name}`),
+  );
+  events.on("finished", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ✓ job ${e.jobId} ${e.name} (${e.durationMs.toFixed(1)} ms)`,
+    ),
+  );
+  events.on("failed", (e) =>
+    console.log(`${clock(e.at)}  ${e.workerId}  ✗ job ${e.jobId} ${e.name}: ${e.error}`),
+  );
+  events.on("retrying", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ↻ job ${e.jobId} ${e.name}: attempt ${e.attempt} failed (${e.error}); retry at ${clock(e.retryAt)}`,
+    ),
+  );
+  events.on("recovered", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ⟲ job ${e.jobId} ${e.name}: its process ${e.deadProcess} died → ${e.disposition === "retry" ? "retry" : "dead queue"}`,
+    ),
+  );
+  events.on("released", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ↩ job ${e.jobId} ${e.name}: still running at the shutdown timeout, released back to ready`,
+    ),
+  );
+  events.on("superseded", (e) =>
+    console.log(
+      `${clock(e.at)}  ${e.workerId}  ⊘ job ${e.jobId} ${e.name} ${e.status}, but its claim had been taken away: not recorded (it runs again elsewhere)`,
+    ),
+  );
+  events.on("workerError", (e) =>
+    console.error(`${clock(e.at)}  ${e.workerId}  ! ${e.error} (retrying)`),
+  );
+
+  // Listen for the signals before anything starts, so that a SIGTERM sent the
+  // moment the worker announces itself is a clean stop, not a kill.
+  const stopRequested = new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      console.log(
+        `\n${signal}: finishing running jobs, then stopping (send again to exit at once)…`,
+      );
+      process.once("SIGINT", () => process.exit(130));
+      process.once("SIGTERM", () => process.exit(143));
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  const worker = instance.startWorker(options);
+  console.log(
+    `Step ${instance.step.id} worker ${worker.id} running with ${options.concurrency ?? 1} slot(s) in schema/prefix ${instance.namespace}. Ctrl-C to stop.`,
+  );
+  await stopRequested;
+  await worker.stop();
+  console.log("Worker stopped.");
+  // Steps with a shutdown timeout (08 on) may stop while a job still runs in
+  // this process: its claim went back to ready and it runs elsewhere. Its
+  // timers would keep Node alive; end now instead of waiting for them.
+  process.exit(0);
+}

@@ -1,0 +1,268 @@
+/**
+ * `npm run step`: the workshop's command line. It knows nothing about any
+ * particular step: it finds them with {@link loadSteps} and talks to them
+ * only through the {@link Step} contract.
+ *
+ * @module
+ */
+
+import { workshopJobs } from "../../jobs/catalog.ts";
+import type { Step, StepInstance } from "../../step.ts";
+import { RESULTS_DIR } from "../bench/results-file.ts";
+import { type RunContext, runDemo } from "../demo.ts";
+import { findStep, loadSteps } from "../step-directory.ts";
+import { runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
+import { runDiffCommand } from "./commands/diff.ts";
+import {
+  parseEnqueueArguments,
+  parseEnqueueOptions,
+  runEnqueueCommand,
+} from "./commands/enqueue.ts";
+import { runStatsCommand } from "./commands/stats.ts";
+import { runSupervisorCommand } from "./commands/supervisor.ts";
+import { runWorkerCommand } from "./commands/worker.ts";
+import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
+import { integerFlag, type Parsed, parseFlags, retryBackoffFlag } from "./parse.ts";
+import { runMain } from "./run-main.ts";
+import { saveChart, saveResults } from "./save-results.ts";
+import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
+import { UsageError } from "./usage-error.ts";
+
+async function main(argv: readonly string[]): Promise<number> {
+  const steps = await loadSteps();
+  const [first, command = "story", ...rest] = argv;
+  if (first === undefined || first === "list") {
+    console.log(topUsage(steps));
+    return 0;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    console.log(topUsage(steps));
+    return 0;
+  }
+  const step = findStep(steps, first);
+  if (!step) throw new UsageError(`Unknown step ${JSON.stringify(first)}.`, topUsage(steps));
+  if (command === "--help" || command === "-h" || command === "help") {
+    console.log(stepUsage(step));
+    return 0;
+  }
+  return runCommand(steps, step, command, rest);
+}
+
+/** `--namespace NAME`: another schema / key prefix than the step's own (`step_NN`). */
+const NAMESPACE_FLAG = { namespace: { type: "string" } } as const;
+
+async function runCommand(
+  steps: readonly Step[],
+  step: Step,
+  command: string,
+  args: readonly string[],
+): Promise<number> {
+  const n = step.id;
+  const urls: ServiceUrls = {};
+  const withInstance = async (
+    parsed: Parsed,
+    work: (instance: StepInstance) => Promise<void>,
+    open: typeof openStep = openStep,
+  ) => {
+    const namespace =
+      typeof parsed.flags.namespace === "string" ? parsed.flags.namespace : undefined;
+    const instance = await open(step, urls, { namespace });
+    try {
+      await work(instance);
+    } finally {
+      await instance.close();
+    }
+  };
+
+  switch (command) {
+    case "story":
+    case "bench": {
+      const usage = command === "story" ? COMMAND_USAGE.story(n) : COMMAND_USAGE.bench(n);
+      const parsed = parseFlags(
+        args,
+        command === "bench" ? { quick: { type: "boolean" } } : {},
+        usage,
+        0,
+      );
+      if (parsed.flags.help) return printed(usage);
+      const context: RunContext = {
+        open: opener(steps, step, urls),
+        out: { line: (text = "") => console.log(text) },
+        quick: parsed.flags.quick === true,
+        saveResults: (benchmark, settings, results) =>
+          saveResults(urls, benchmark, parsed.flags.quick === true, settings, results),
+        saveChart: (file, chart) => saveChart(RESULTS_DIR, file, chart),
+      };
+      await runDemo(step, command === "story" ? "story" : "benchmark", context);
+      return 0;
+    }
+    case "worker": {
+      const usage = COMMAND_USAGE.worker(n);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        concurrency: { type: "string" },
+        "poll-interval": { type: "string" },
+        "heartbeat-interval": { type: "string" },
+        "alive-threshold": { type: "string" },
+        "supervisor-id": { type: "string" },
+        processes: { type: "string" },
+        queues: { type: "string" },
+        "job-timeout": { type: "string" },
+        "retry-backoff": { type: "string" },
+        "shutdown-timeout": { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      const options = {
+        concurrency: integerFlag(parsed, "concurrency", usage, 1, 1000),
+        pollIntervalMs: integerFlag(parsed, "poll-interval", usage, 1, 600_000),
+        heartbeatIntervalMs: integerFlag(parsed, "heartbeat-interval", usage, 1, 3_600_000),
+        aliveThresholdMs: integerFlag(parsed, "alive-threshold", usage, 1, 86_400_000),
+        supervisorId:
+          typeof parsed.flags["supervisor-id"] === "string"
+            ? parsed.flags["supervisor-id"]
+            : undefined,
+        queues:
+          typeof parsed.flags.queues === "string"
+            ? parsed.flags.queues.split(",").map((queue) => queue.trim())
+            : undefined,
+        jobTimeoutMs: integerFlag(parsed, "job-timeout", usage, 1, 86_400_000),
+        retryBackoff: retryBackoffFlag(parsed, "retry-backoff", usage),
+        shutdownTimeoutMs: integerFlag(parsed, "shutdown-timeout", usage, 0, 3_600_000),
+      };
+      const processes = integerFlag(parsed, "processes", usage, 1, 100);
+      if (processes !== undefined) {
+        await withInstance(
+          parsed,
+          (instance) =>
+            runSupervisorCommand(instance, processes, withoutFlag(args, "processes"), options),
+          openStepWhenReachable,
+        );
+        return 0;
+      }
+      await withInstance(
+        parsed,
+        (instance) => runWorkerCommand(instance, options),
+        openStepWhenReachable,
+      );
+      return 0;
+    }
+    case "enqueue": {
+      const registry = workshopJobs();
+      const usage = COMMAND_USAGE.enqueue(
+        n,
+        registry
+          .definitions()
+          .map(
+            (job) =>
+              `  ${job.name.padEnd(18)} ${job.description}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
+          ),
+      );
+      const spec = {
+        ...NAMESPACE_FLAG,
+        count: { type: "string" },
+        at: { type: "string" },
+        in: { type: "string" },
+        priority: { type: "string" },
+        queue: { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 2);
+      if (parsed.flags.help) return printed(usage);
+      const { name, args: jobArgs } = parseEnqueueArguments(
+        registry,
+        parsed.positionals[0],
+        parsed.positionals[1],
+        usage,
+      );
+      const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
+      const options = parseEnqueueOptions(parsed, usage);
+      await withInstance(parsed, (instance) =>
+        runEnqueueCommand(instance, name, jobArgs, count, options),
+      );
+      return 0;
+    }
+    case "failed": {
+      const usage = COMMAND_USAGE.failed(n);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        json: { type: "boolean" },
+        stacks: { type: "boolean" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      await withInstance(parsed, (instance) =>
+        runFailedCommand(instance, {
+          json: parsed.flags.json === true,
+          stacks: parsed.flags.stacks === true,
+        }),
+      );
+      return 0;
+    }
+    case "retry": {
+      const usage = COMMAND_USAGE.retry(n);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, all: { type: "boolean" } }, usage, 1000);
+      if (parsed.flags.help) return printed(usage);
+      const all = parsed.flags.all === true;
+      if (all === parsed.positionals.length > 0) {
+        throw new UsageError("Give the ids of the jobs to retry, or --all (not both).", usage);
+      }
+      await withInstance(parsed, (instance) =>
+        runRetryCommand(instance, all ? "all" : parsed.positionals),
+      );
+      return 0;
+    }
+    case "stats": {
+      const usage = COMMAND_USAGE.stats(n);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, json: { type: "boolean" } }, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      await withInstance(parsed, (instance) =>
+        runStatsCommand(instance, parsed.flags.json === true),
+      );
+      return 0;
+    }
+    case "reset": {
+      const usage = COMMAND_USAGE.reset(n);
+      const parsed = parseFlags(args, NAMESPACE_FLAG, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      await withInstance(parsed, async (instance) => {
+        await instance.reset();
+        console.log(`Step ${n}: every job deleted, tables recreated (${instance.namespace}).`);
+      });
+      return 0;
+    }
+    case "diff": {
+      const usage = COMMAND_USAGE.diff(n);
+      const parsed = parseFlags(args, { all: { type: "boolean" } }, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      return runDiffCommand(
+        step,
+        step.buildsOn === null ? undefined : findStep(steps, step.buildsOn),
+        parsed.flags.all === true ? "all" : "queue",
+      );
+    }
+    default:
+      throw new UsageError(`Unknown command ${JSON.stringify(command)}.`, stepUsage(step));
+  }
+}
+
+/**
+ * `args` without `--name VALUE` / `--name=VALUE`, and without `--namespace`
+ * (which the supervisor passes to its workers itself): the flags a
+ * supervisor hands on to each worker process.
+ */
+function withoutFlag(args: readonly string[], name: string): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    if (arg === `--${name}` || arg === "--namespace") i++;
+    else if (!arg.startsWith(`--${name}=`) && !arg.startsWith("--namespace=")) kept.push(arg);
+  }
+  return kept;
+}
+
+function printed(text: string): number {
+  console.log(text);
+  return 0;
+}
+
+runMain(() => main(process.argv.slice(2)));

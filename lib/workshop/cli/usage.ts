@@ -1,0 +1,132 @@
+/**
+ * Every usage text of `npm run step`, in one place so they stay consistent.
+ *
+ * @module
+ */
+import { type Step, stepFolder } from "../../step.ts";
+
+export function topUsage(steps: readonly Step[]): string {
+  return [
+    "Usage: npm run step                      list the steps",
+    "       npm run step NN                   run step NN's story (10–30 s)",
+    "       npm run step NN -- <command>      see `npm run step NN -- --help`",
+    "       npm run bench [-- --quick]        every step on the standard scenarios",
+    "       npm run services [-- stop]        the local PostgreSQL / Redis servers",
+    "",
+    "Steps:",
+    ...steps.map((step) => `  ${step.id}  ${step.title}`),
+  ].join("\n");
+}
+
+export function stepUsage(step: Step): string {
+  const n = step.id;
+  return [
+    `Step ${stepFolder(step)}: ${step.title}`,
+    "",
+    `Usage: npm run step ${n} [-- <command> [options]]`,
+    "",
+    "Commands:",
+    "  (none) | story   run the story: what this step does and what is still wrong",
+    "  worker           run a worker until Ctrl-C        [--concurrency N] [--poll-interval MS]",
+    "                                                    [--processes N] (steps with a supervisor)",
+    "  enqueue          enqueue jobs                     <JobName> [json-args] [--count N]",
+    "                                                    [--at TIME | --in DURATION] [--priority N]",
+    "                                                    [--queue NAME] (steps with them, 07 on)",
+    "  stats            jobs per state                   [--json]",
+    "  failed           the dead queue (07 on)           [--stacks] [--json]",
+    "  retry            dead jobs back to ready (07 on)  <id…> | --all",
+    "  bench            this step's own benchmark        [--quick]",
+    "  reset            delete this step's jobs and recreate its tables",
+    "  diff             the code diff against the step it builds on",
+    "",
+    "worker, enqueue, stats, failed, retry and reset take --namespace NAME to use another",
+    `schema / key prefix than the step's own (step_${n}).`,
+    "",
+    `Each command has --help, e.g. npm run step ${n} -- enqueue --help`,
+  ].join("\n");
+}
+
+const NAMESPACE_HELP =
+  "  --namespace NAME   another schema / key prefix than the step's own (step_NN)";
+
+export const COMMAND_USAGE = {
+  story: (n: string) =>
+    `Usage: npm run step ${n} [-- story]\n\nRuns the step's story in the terminal and exits.`,
+  worker: (n: string) =>
+    [
+      `Usage: npm run step ${n} -- worker [--concurrency N] [--poll-interval MS] [--processes N] [--queues A,B] [--job-timeout MS] [--retry-backoff B,M,J] [--shutdown-timeout MS] [--namespace NAME]`,
+      "",
+      "Runs a worker in this terminal until Ctrl-C (SIGINT) or SIGTERM, then finishes",
+      "the jobs it is running and exits. Enqueue from another terminal.",
+      "",
+      "  --concurrency N    jobs run at once (default 1)",
+      "  --poll-interval MS wait between empty polls, for steps that poll (default 100)",
+      "  --heartbeat-interval MS  how often a worker says it is alive, for steps with",
+      "                     heartbeats (06 on; see the step's lesson for the default)",
+      "  --alive-threshold MS     how long without a heartbeat before a worker counts",
+      "                     as dead, for steps with heartbeats",
+      "  --processes N      run a supervisor that starts N worker processes (each with",
+      "                     the other flags) and restarts any that dies, for steps",
+      "                     with a supervisor (06 on)",
+      "  --supervisor-id ID set by a supervisor on the workers it starts",
+      "  --queues A,B       the named queues it serves, the first listed first, for",
+      "                     steps with priorities (07 on; default: default)",
+      "  --job-timeout MS   how long one attempt may run, for jobs without a timeout of",
+      "                     their own, for steps with timeouts (07 on; default: none)",
+      "  --retry-backoff BASE_MS,MAX_MS,JITTER  the wait before retry n is",
+      "                     min(MAX, BASE × 2^(n−1)) × (1 + JITTER × random), for steps",
+      "                     with retries (07 on; default 10000,21600000,0.5)",
+      "  --shutdown-timeout MS  on SIGTERM, how long running jobs may finish before",
+      "                     they are released back to ready, for steps with recovery",
+      "                     (08 on; default 10000)",
+      NAMESPACE_HELP,
+    ].join("\n"),
+  enqueue: (n: string, jobs: readonly string[]) =>
+    [
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--namespace NAME]`,
+      "",
+      "Enqueues a job; json-args is one JSON value (quote it for your shell).",
+      `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
+      "",
+      "  --count N          enqueue N copies (default 1)",
+      "  --at TIME          run no earlier than TIME (ISO 8601, e.g. 2026-12-01T09:00:00Z)",
+      "  --in DURATION      run no earlier than DURATION from now (500ms, 30s, 10m, 2h, 1d)",
+      "  --priority N       0 (most urgent) to 32767; lower runs first (default 100)",
+      "  --queue NAME       the named queue it goes to (default: default)",
+      "                     (--at, --in, --priority and --queue: steps with scheduled",
+      "                     jobs and priorities, 07 on; others refuse them)",
+      NAMESPACE_HELP,
+      "",
+      "Jobs:",
+      ...jobs,
+    ].join("\n"),
+  stats: (n: string) =>
+    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
+  bench: (n: string) =>
+    `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
+  reset: (n: string) =>
+    `Usage: npm run step ${n} -- reset [--namespace NAME]\n\nDeletes this step's jobs and recreates its tables.\n\n${NAMESPACE_HELP}`,
+  failed: (n: string) =>
+    [
+      `Usage: npm run step ${n} -- failed [--stacks] [--json] [--namespace NAME]`,
+      "",
+      "Lists the dead queue: jobs that failed their last attempt, with their error,",
+      "for steps with retries (07 on).",
+      "",
+      "  --stacks           print each job's stack under it",
+      "  --json             one line of JSON",
+      NAMESPACE_HELP,
+    ].join("\n"),
+  retry: (n: string) =>
+    [
+      `Usage: npm run step ${n} -- retry <id…> | --all [--namespace NAME]`,
+      "",
+      "Puts jobs from the dead queue back to ready, with a fresh set of attempts,",
+      "for steps with retries (07 on). Ids not in the dead queue are skipped.",
+      "",
+      "  --all              every job in the dead queue",
+      NAMESPACE_HELP,
+    ].join("\n"),
+  diff: (n: string) =>
+    `Usage: npm run step ${n} -- diff [--all]\n\nShows what this step changed in the queue code of the step it builds on.\n\n  --all              the lesson (README.md), the demonstration (demo/) and the tests too`,
+} as const;
