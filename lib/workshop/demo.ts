@@ -42,13 +42,14 @@ export interface RunContext {
   readonly saveChart: (file: string, chart: BarChart) => Promise<void>;
 }
 
+/** A step's `story` or its `benchmark`. */
+export type DemoKind = "story" | "benchmark";
+
 /** `steps/NN-slug/demo/story.ts` exports `runStory`; `demo/bench.ts` exports `runBenchmark`. */
-const DEMOS = {
+const DEMOS: Record<DemoKind, { file: string; exported: string }> = {
   story: { file: "story.ts", exported: "runStory" },
   benchmark: { file: "bench.ts", exported: "runBenchmark" },
-} as const;
-
-export type DemoKind = keyof typeof DEMOS;
+};
 
 /** Runs a step's story or benchmark. */
 export async function runDemo(step: Step, kind: DemoKind, context: RunContext): Promise<void> {
