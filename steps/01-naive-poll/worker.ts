@@ -8,7 +8,12 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import { type JobOutcome, performJob, type StoredJob } from "../../lib/jobs/perform.ts";
+import {
+  announceOutcome,
+  type JobOutcome,
+  performJob,
+  type StoredJob,
+} from "../../lib/jobs/perform.ts";
 import type { Database, Sql } from "../../lib/postgres/database.ts";
 import type { Worker, WorkerOptions } from "../../lib/step.ts";
 import { findOldestWaitingJob } from "./poll.ts";
@@ -58,9 +63,14 @@ export function startPollingWorker(
     // talk: if the worker dies mid-job, nothing is committed and the job is
     // still waiting. The price: a connection and an open transaction for as
     // long as the job runs (step 05 fixes this with a claimed state).
-    await database.transaction((tx) =>
-      performJob(job, { registry, workerId, events }, (outcome) => markDone(tx, job, outcome)),
-    );
+    const context = { registry, workerId, events };
+    const outcome = await database.transaction(async (tx) => {
+      const outcome = await performJob(job, context);
+      await markDone(tx, job, outcome);
+      return outcome;
+    });
+    // Announced after the commit, so whoever hears it can already see it.
+    announceOutcome(context, job, outcome);
     return true;
   }
   // #endregion poll-once

@@ -10,7 +10,12 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import { type JobOutcome, performJob, type StoredJob } from "../../lib/jobs/perform.ts";
+import {
+  announceOutcome,
+  type JobOutcome,
+  performJob,
+  type StoredJob,
+} from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
 import type { Worker, WorkerOptions } from "../../lib/step.ts";
 import { claimReadyJobs, finishClaimedJob } from "./claims.ts";
@@ -167,10 +172,11 @@ export function startClaimingWorker(
    */
   async function runClaimedJob(job: StoredJob, workerId: string): Promise<void> {
     await options.hooks?.afterPick?.(job.id, workerId);
+    const context = { registry, workerId, events };
+    const outcome = await performJob(job, context);
     try {
-      await performJob(job, { registry, workerId, events }, (outcome) =>
-        finishWithRetries(job, workerId, outcome),
-      );
+      await finishWithRetries(job, workerId, outcome);
+      announceOutcome(context, job, outcome);
     } catch (error) {
       // Finishing failed every time: the claim stays behind (see claims.ts).
       events.emit("workerError", { workerId, error: String(error), at: now() });

@@ -13,9 +13,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
 import {
+  announceOutcome,
   type JobOutcome,
   performJob,
-  type RetryScheduled,
+  type RecordedOutcome,
   type StoredJob,
 } from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
@@ -26,7 +27,7 @@ import {
   DEFAULT_RETRY_BACKOFF,
   retryDelayMs,
 } from "./backoff.ts";
-import { claimReadyJobs, type Disposition, dispose, finishClaimedJob } from "./claims.ts";
+import { claimReadyJobs, dispose, finishClaimedJob } from "./claims.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Doorbell } from "./doorbell.ts";
 import { DEFAULT_QUEUE } from "./enqueue.ts";
@@ -203,10 +204,9 @@ export function startClaimingWorker(
   async function runClaimedJob(job: StoredJob, workerId: string): Promise<void> {
     await options.hooks?.afterPick?.(job.id, workerId);
     const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
+    const outcome = await performJob(job, context);
     try {
-      await performJob(job, context, (outcome) =>
-        finishWithRetries(job, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
-      );
+      announceOutcome(context, job, await finishWithRetries(job, workerId, outcome));
     } catch (error) {
       // Finishing failed every time: the claim stays behind (see claims.ts).
       events.emit("workerError", { workerId, error: String(error), at: now() });
@@ -223,16 +223,21 @@ export function startClaimingWorker(
   }
   // #endregion run
 
-  /** The server may be restarting: try finishing again a few times before giving up. */
+  /**
+   * Records the outcome (finished, retry later, or dead) and says which it
+   * was. The server may be restarting: try a few times before giving up.
+   */
   async function finishWithRetries(
     job: StoredJob,
     workerId: string,
-    disposition: Disposition,
-  ): Promise<RetryScheduled | undefined> {
+    outcome: JobOutcome,
+  ): Promise<RecordedOutcome> {
+    const disposition = dispose(outcome, nextRetryDelay(job, outcome));
     for (let attempt = 1; ; attempt++) {
       try {
         const retryAt = await finishClaimedJob(database, job, disposition);
-        return retryAt === undefined ? undefined : { attempt: job.attempt ?? 1, retryAt };
+        if (outcome.status === "finished" || retryAt === undefined) return outcome;
+        return { status: "retrying", error: outcome.error, attempt: job.attempt ?? 1, retryAt };
       } catch (error) {
         if (attempt >= FINISH_ATTEMPTS) throw error;
         events.emit("workerError", { workerId, error: String(error), at: now() });

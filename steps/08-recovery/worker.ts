@@ -15,11 +15,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
 import {
+  announceOutcome,
   type JobOutcome,
   performJob,
-  type RetryScheduled,
+  type RecordedOutcome,
   type StoredJob,
-  SUPERSEDED,
 } from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
 import type { Worker, WorkerOptions } from "../../lib/step.ts";
@@ -29,13 +29,7 @@ import {
   DEFAULT_RETRY_BACKOFF,
   retryDelayMs,
 } from "./backoff.ts";
-import {
-  claimReadyJobs,
-  type Disposition,
-  dispose,
-  finishClaimedJob,
-  releaseClaimsOf,
-} from "./claims.ts";
+import { claimReadyJobs, dispose, finishClaimedJob, releaseClaimsOf } from "./claims.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Doorbell } from "./doorbell.ts";
 import { DEFAULT_QUEUE } from "./enqueue.ts";
@@ -288,10 +282,9 @@ export function startClaimingWorker(
   async function runClaimedJob(job: StoredJob, claimedAs: string, workerId: string): Promise<void> {
     await options.hooks?.afterPick?.(job.id, workerId);
     const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
+    const outcome = await performJob(job, context);
     try {
-      await performJob(job, context, (outcome) =>
-        finishWithRetries(job, claimedAs, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
-      );
+      announceOutcome(context, job, await finishWithRetries(job, claimedAs, workerId, outcome));
     } catch (error) {
       // Finishing failed every time: the claim stays behind, until this
       // worker releases it when it stops (or is pruned).
@@ -312,13 +305,19 @@ export function startClaimingWorker(
   }
   // #endregion run
 
-  /** The server may be restarting: try finishing again a few times before giving up. */
+  /**
+   * Records the outcome (finished, retry later, or dead) if the claim is
+   * still this process's, and says what it recorded — nothing, when the claim
+   * had been taken away. The server may be restarting: try a few times
+   * before giving up.
+   */
   async function finishWithRetries(
     job: StoredJob,
     claimedAs: string,
     workerId: string,
-    disposition: Disposition,
-  ): Promise<RetryScheduled | typeof SUPERSEDED | undefined> {
+    outcome: JobOutcome,
+  ): Promise<RecordedOutcome> {
+    const disposition = dispose(outcome, nextRetryDelay(job, outcome));
     for (let attempt = 1; ; attempt++) {
       try {
         const { stillOurs, retryAt } = await finishClaimedJob(
@@ -327,8 +326,9 @@ export function startClaimingWorker(
           claimedAs,
           disposition,
         );
-        if (!stillOurs) return SUPERSEDED;
-        return retryAt === undefined ? undefined : { attempt: job.attempt ?? 1, retryAt };
+        if (!stillOurs) return { status: "superseded", outcome: outcome.status };
+        if (outcome.status === "finished" || retryAt === undefined) return outcome;
+        return { status: "retrying", error: outcome.error, attempt: job.attempt ?? 1, retryAt };
       } catch (error) {
         if (attempt >= FINISH_ATTEMPTS) throw error;
         events.emit("workerError", { workerId, error: String(error), at: now() });
