@@ -15,8 +15,9 @@ import {
   type StoredJob,
 } from "../../lib/jobs/perform.ts";
 import type { Database, Sql } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import { takeReadyJob } from "./ready-executions.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /** The talk sleeps 0.1 s when a poll finds nothing. */
 export const DEFAULT_POLL_INTERVAL_MS = 100;
@@ -30,7 +31,7 @@ const ERROR_BACKOFF_MS = 1_000;
 export function startPollingWorker(
   database: Database,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();

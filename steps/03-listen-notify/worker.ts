@@ -16,10 +16,11 @@ import {
   type StoredJob,
 } from "../../lib/jobs/perform.ts";
 import type { Database, Sql } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import { Doorbell } from "./doorbell.ts";
 import { Listener } from "./listener.ts";
 import { takeReadyJob } from "./ready-executions.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /**
  * The fallback poll: how long a loop waits for a notification before it
@@ -49,7 +50,7 @@ export function startListeningWorker(
   database: Database,
   setup: ListeningSetup,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();

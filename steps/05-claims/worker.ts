@@ -16,11 +16,12 @@ import {
   type StoredJob,
 } from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import { claimReadyJobs, finishClaimedJob } from "./claims.ts";
 import { Doorbell } from "./doorbell.ts";
 import { Listener } from "./listener.ts";
 import { SlotPool } from "./slots.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /**
  * The fallback poll: how long a loop waits for a notification before it
@@ -58,7 +59,7 @@ export function startClaimingWorker(
   database: Database,
   setup: ListeningSetup,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();

@@ -20,7 +20,7 @@ import {
   type StoredJob,
 } from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import {
   checkRetryBackoff,
   DEFAULT_MAX_ATTEMPTS,
@@ -35,6 +35,7 @@ import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
 import { Listener } from "./listener.ts";
 import { deregisterProcess, registerProcess } from "./processes.ts";
 import { SlotPool } from "./slots.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /**
  * The fallback poll: how long a loop waits for a notification before it
@@ -73,7 +74,7 @@ export function startClaimingWorker(
   database: Database,
   setup: ListeningSetup,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();
