@@ -228,7 +228,11 @@ export interface StepInstance {
   readonly database?: Database;
   /** The step's Redis connection (keys under {@link namespace}), for Redis steps. */
   readonly redis?: Redis;
-  /** Stores one job and returns its id. Arguments are checked first (see `serializeArguments`). */
+  /**
+   * Stores one job and returns its id. Arguments are checked first: that they
+   * are JSON (see `serializeArguments`) and, for a workshop job, that they fit
+   * its schema (a `JobArgumentsError` otherwise; see `checkJobArguments`).
+   */
   enqueue(name: string, args?: JsonValue, options?: EnqueueOptions): Promise<string>;
   /** Stores many jobs in one round trip; all or nothing. */
   enqueueMany(jobs: readonly NewJob[]): Promise<string[]>;

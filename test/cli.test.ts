@@ -10,6 +10,7 @@ import { runStepCommand } from "./support/cli.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
 
 const namespace = `tcli_${randomBytes(3).toString("hex")}`;
+const inNamespace = ["--namespace", namespace];
 
 afterAll(async () => {
   await runStepCommand("01", "reset", "--namespace", namespace);
@@ -75,6 +76,25 @@ describe("npm run step", () => {
     );
     const stats = await runStepCommand("01", "stats", "--json", "--namespace", namespace);
     expect(JSON.parse(stats.stdout).counts).toEqual({ waiting: 0, finished: 0, failed: 0 });
+  });
+
+  it("refuses arguments the job does not take, naming the field, before storing anything", async () => {
+    const refusals = {
+      '{"ms":"abc"}':
+        'error: Sleep does not take these arguments: ms: Invalid input: expected number, received string. It takes e.g. {"ms":500}. Nothing was enqueued.',
+      null: 'error: Sleep does not take these arguments: the arguments: Invalid input: expected object, received null. It takes e.g. {"ms":500}. Nothing was enqueued.',
+      '{"ms":1e12}':
+        'error: Sleep does not take these arguments: ms: at most 2147483647 (about 24.8 days, the longest a timer waits). It takes e.g. {"ms":500}. Nothing was enqueued.',
+    };
+    for (const [args, message] of Object.entries(refusals)) {
+      const refused = await runStepCommand("01", "enqueue", "Sleep", args, ...inNamespace);
+      expect(refused.code, args).toBe(2);
+      expect(refused.stderr.split("\n")[0], args).toBe(message);
+    }
+    const stats = await runStepCommand("01", "stats", "--json", ...inNamespace);
+    expect(JSON.parse(stats.stdout).counts).toEqual({ waiting: 0, finished: 0, failed: 0 });
+    const help = await runStepCommand("01", "enqueue", "--help");
+    expect(help.stdout).toContain("takes { ms: integer 0…2147483647 }, e.g. '{\"ms\":500}'");
   });
 
   it("enqueues with --count, and stats counts them", async () => {

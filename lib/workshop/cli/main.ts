@@ -14,6 +14,7 @@ import { findStep, loadSteps } from "../step-directory.ts";
 import { runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import {
+  describeJobs,
   parseEnqueueArguments,
   parseEnqueueOptions,
   runEnqueueCommand,
@@ -149,15 +150,7 @@ async function runCommand(
     }
     case "enqueue": {
       const registry = workshopJobs();
-      const usage = COMMAND_USAGE.enqueue(
-        n,
-        registry
-          .definitions()
-          .map(
-            (job) =>
-              `  ${job.name.padEnd(18)} ${job.description}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
-          ),
-      );
+      const usage = COMMAND_USAGE.enqueue(n, describeJobs(registry));
       const spec = {
         ...NAMESPACE_FLAG,
         count: { type: "string" },

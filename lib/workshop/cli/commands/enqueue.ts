@@ -4,9 +4,12 @@
  *
  * @module
  */
+import { checkJobArguments } from "../../../jobs/argument-schema.ts";
 import type { JsonValue } from "../../../jobs/arguments.ts";
+import { JobArgumentsError } from "../../../jobs/errors.ts";
 import type { JobRegistry } from "../../../jobs/registry.ts";
 import type { EnqueueOptions, StepInstance } from "../../../step.ts";
+import { summarizeArguments } from "../argument-summary.ts";
 import { integerFlag, type Parsed } from "../parse.ts";
 import { UsageError } from "../usage-error.ts";
 import { parseDuration, parseTime } from "../when.ts";
@@ -27,9 +30,11 @@ export function parseEnqueueArguments(
       usage,
     );
   }
-  if (argsText === undefined) return { name, args: registry.lookup(name).exampleArguments };
+  const definition = registry.lookup(name);
+  if (argsText === undefined) return { name, args: definition.exampleArguments };
+  let args: JsonValue;
   try {
-    return { name, args: JSON.parse(argsText) as JsonValue };
+    args = JSON.parse(argsText) as JsonValue;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new UsageError(
@@ -37,6 +42,25 @@ export function parseEnqueueArguments(
       usage,
     );
   }
+  // The queue checks them again when it stores them; checking here first
+  // refuses them with the usage, which lists what every job takes.
+  try {
+    checkJobArguments(definition, args);
+  } catch (error) {
+    if (error instanceof JobArgumentsError) throw new UsageError(error.message, usage);
+    throw error;
+  }
+  return { name, args };
+}
+
+/** The jobs `enqueue` knows, for its usage: what each does, takes, and an example. */
+export function describeJobs(registry: JobRegistry): string[] {
+  return registry
+    .definitions()
+    .flatMap((job) => [
+      `  ${job.name.padEnd(18)} ${job.description}`,
+      `  ${"".padEnd(18)} takes ${summarizeArguments(job)}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
+    ]);
 }
 
 /**
