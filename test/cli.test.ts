@@ -2,9 +2,15 @@
  * The workshop's command line, run as a user runs it: a real process, real
  * exit codes, one clear line for every mistake.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../lib/paths.ts";
 import { spawnWorkerProcess } from "../lib/worker-process.ts";
+import { integerFlag, parseFlags } from "../lib/workshop/cli/parse.ts";
+import { parseDuration, parseTime } from "../lib/workshop/cli/when.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
 import { runStepCommand } from "./support/cli.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
@@ -118,6 +124,45 @@ describe("npm run step", () => {
     });
   });
 
+  it("says what is wrong with a time, a duration or a negative number, and what to type", () => {
+    const at = (text: string) => () => parseTime(text, "usage");
+    const delay = (text: string) => () => parseDuration(text, "usage");
+    expect(at("2026-02-30T09:00:00Z")).toThrow(
+      "--at 2026-02-30T09:00:00Z is not a time that exists (February 2026 has 28 days): give one that does, such as 2026-12-01T09:00:00Z.",
+    );
+    expect(at("2028-02-29T09:00:00Z")()).toEqual(new Date("2028-02-29T09:00:00Z"));
+    expect(at("2026-12-01T24:30Z")).toThrow(/hours go from 00 to 23/);
+    expect(delay("99999999999d")).toThrow(
+      "--in 99999999999d is further ahead than a date can reach (the year 275760): give a shorter duration, such as --in 365d.",
+    );
+    expect(delay("-5s")).toThrow(
+      "--in -5s is in the past: give how long from now, such as --in 30s, or leave --in out to run the job at once.",
+    );
+    const spec = { count: { type: "string" }, in: { type: "string" } } as const;
+    const count = parseFlags(["--count", "-1"], spec, "usage", 0);
+    expect(() => integerFlag(count, "count", "usage", 1, 100)).toThrow(
+      '--count must be a whole number from 1 to 100, not "-1".',
+    );
+    expect(parseFlags(["--in", "-5s"], spec, "usage", 0).flags.in).toBe("-5s");
+    expect(() => parseFlags(["--count", "--in", "5s"], spec, "usage", 0)).toThrow(
+      "--count needs a value, and the word after it starts with '-' like an option: if that word is the value, write --count=VALUE.",
+    );
+  });
+
+  it("says to put -- before the options when npm kept them for itself", async () => {
+    // What `npm run step 01 worker --concurrency 4` hands the CLI: `01 worker 4`, and in the
+    // environment the option npm took for its own setting.
+    const { stderr } = await runStepCommandAsNpm(
+      { npm_lifecycle_event: "step", npm_config_concurrency: "true" },
+      "01",
+      "worker",
+      "4",
+    );
+    expect(stderr.split("\n")[0]).toBe(
+      "error: npm kept --concurrency for itself: put -- before the options: npm run step 01 -- worker --concurrency 4",
+    );
+  });
+
   it("says step 01 has nothing to diff against", async () => {
     const { code, stdout } = await runStepCommand("01", "diff");
     expect(code).toBe(0);
@@ -153,3 +198,21 @@ describe("npm run step", () => {
     expect(await worker.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
+
+/** Runs the CLI as `npm run step` would, with the environment npm gives its scripts. */
+async function runStepCommandAsNpm(
+  npmEnv: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stderr: string }> {
+  try {
+    const { stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", join(REPO_ROOT, "lib/workshop/cli/main.ts"), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, ...npmEnv, DATABASE_URL: testDatabaseUrl() } },
+    );
+    return { code: 0, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stderr: string };
+    return { code: failed.code, stderr: failed.stderr };
+  }
+}
