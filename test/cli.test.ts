@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { spawnWorkerProcess } from "../lib/worker-process.ts";
@@ -103,6 +104,23 @@ describe("npm run step", () => {
     expect(help.stdout).toContain("takes { ms: integer 0…2147483647 }, e.g. '{\"ms\":500}'");
   });
 
+  it("changes nothing when it refuses a command: the step's schema is not even created", async () => {
+    const untouched = `tcli_refused_${randomBytes(3).toString("hex")}`;
+    const refusals: [string[], RegExp][] = [
+      [["05", "worker", "--processes", "3"], /^error: Step 05 has no supervisor/],
+      [["05", "enqueue", "Noop", "--priority", "1"], /^error: .*Step 05 has no named queues/],
+      [["05", "enqueue", "Noop", "--in", "1h"], /^error: .*Step 05 cannot schedule jobs/],
+      [["03", "failed"], /^error: .*Step 03 has no dead queue/],
+      [["03", "retry", "--all"], /^error: .*Step 03 has no dead queue/],
+    ];
+    for (const [args, message] of refusals) {
+      const refused = await runStepCommand(...args, "--namespace", untouched);
+      expect(refused.code, args.join(" ")).not.toBe(0);
+      expect(refused.stderr.split("\n")[0], args.join(" ")).toMatch(message);
+    }
+    expect(await schemaExists(untouched)).toBe(false);
+  });
+
   it("enqueues with --count, and stats counts them", async () => {
     const enqueued = await runStepCommand(
       "01",
@@ -198,6 +216,17 @@ describe("npm run step", () => {
     expect(await worker.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
+
+async function schemaExists(schema: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+    return rows.length > 0;
+  } finally {
+    await client.end();
+  }
+}
 
 /** Runs the CLI as `npm run step` would, with the environment npm gives its scripts. */
 async function runStepCommandAsNpm(

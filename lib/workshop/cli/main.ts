@@ -6,12 +6,13 @@
  * @module
  */
 
+import { checkEnqueueOptions } from "../../enqueue-options.ts";
 import { workshopJobs } from "../../jobs/catalog.ts";
 import type { Step, StepInstance } from "../../step.ts";
 import { RESULTS_DIR } from "../bench/results-file.ts";
 import { type RunContext, runDemo } from "../demo.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
-import { runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
+import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import {
   describeJobs,
@@ -20,7 +21,7 @@ import {
   runEnqueueCommand,
 } from "./commands/enqueue.ts";
 import { runStatsCommand } from "./commands/stats.ts";
-import { runSupervisorCommand } from "./commands/supervisor.ts";
+import { requireSupervisor, runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
 import { integerFlag, type Parsed, parseFlags, retryBackoffFlag } from "./parse.ts";
@@ -133,6 +134,7 @@ async function runCommand(
       };
       const processes = integerFlag(parsed, "processes", usage, 1, 100);
       if (processes !== undefined) {
+        requireSupervisor(step);
         await withInstance(
           parsed,
           (instance) =>
@@ -169,6 +171,8 @@ async function runCommand(
       );
       const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
       const options = parseEnqueueOptions(parsed, usage);
+      // Before opening the step, which creates its schema: a refused command changes nothing.
+      checkEnqueueOptions(step, [{ ...options, name, args: jobArgs }]);
       await withInstance(parsed, (instance) =>
         runEnqueueCommand(instance, name, jobArgs, count, options),
       );
@@ -183,6 +187,7 @@ async function runCommand(
       } as const;
       const parsed = parseFlags(args, spec, usage, 0);
       if (parsed.flags.help) return printed(usage);
+      requireDeadQueue(step);
       await withInstance(parsed, (instance) =>
         runFailedCommand(instance, {
           json: parsed.flags.json === true,
@@ -199,6 +204,7 @@ async function runCommand(
       if (all === parsed.positionals.length > 0) {
         throw new UsageError("Give the ids of the jobs to retry, or --all (not both).", usage);
       }
+      requireDeadQueue(step);
       await withInstance(parsed, (instance) =>
         runRetryCommand(instance, all ? "all" : parsed.positionals),
       );

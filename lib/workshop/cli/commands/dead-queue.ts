@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { StepInstance } from "../../../step.ts";
+import type { Step, StepInstance } from "../../../step.ts";
 import { renderTable } from "../../format.ts";
 
 /** A step without a dead queue: say what happens to its failed jobs instead. */
@@ -16,6 +16,16 @@ export class NoDeadQueueError extends Error {
       `Step ${stepId} has no dead queue: a job that fails is recorded as failed and never runs again (step 07 adds retries and a dead queue). See npm run step ${stepId} -- stats.`,
     );
   }
+}
+
+/**
+ * Refuses `failed` and `retry` on a step without a dead queue, before the
+ * step is opened (opening creates its schema: a refused command must change
+ * nothing). Read from the guarantees, as `checkEnqueueOptions` reads what a
+ * step supports: the dead queue comes with `retries` (07 on).
+ */
+export function requireDeadQueue(step: Step): void {
+  if (!step.guarantees.includes("retries")) throw new NoDeadQueueError(step.id);
 }
 
 /** Lists the dead queue, oldest failure first; with `stacks`, each job's stack under it. */

@@ -4,9 +4,26 @@
  *
  * @module
  */
-import type { RetryBackoff, StepInstance } from "../../../step.ts";
+import type { RetryBackoff, Step, StepInstance } from "../../../step.ts";
 import { COMMAND_USAGE } from "../usage.ts";
 import { UsageError } from "../usage-error.ts";
+
+/**
+ * Refuses `--processes` on a step without a supervisor, before the step is
+ * opened (opening creates its schema: a refused command must change
+ * nothing). Read from the guarantees, as `checkEnqueueOptions` reads what a
+ * step supports: the supervisor is how a step notices dead workers (06 on).
+ */
+export function requireSupervisor(step: Step): void {
+  if (!step.guarantees.includes("deadWorkersNoticed")) throw noSupervisor(step.id);
+}
+
+function noSupervisor(stepId: string): UsageError {
+  return new UsageError(
+    `Step ${stepId} has no supervisor: --processes needs a step that has one (06 on). Start several workers in several terminals instead.`,
+    COMMAND_USAGE.worker(stepId),
+  );
+}
 
 export interface SupervisorCommandOptions {
   readonly heartbeatIntervalMs?: number;
@@ -25,12 +42,7 @@ export async function runSupervisorCommand(
   workerArgs: readonly string[],
   options: SupervisorCommandOptions,
 ): Promise<void> {
-  if (!instance.supervise) {
-    throw new UsageError(
-      `Step ${instance.step.id} has no supervisor: --processes needs a step that has one (06 on). Start several workers in several terminals instead.`,
-      COMMAND_USAGE.worker(instance.step.id),
-    );
-  }
+  if (!instance.supervise) throw noSupervisor(instance.step.id);
   const supervisor = await instance.supervise({
     processes,
     workerArgs,
