@@ -16,6 +16,17 @@ import type { EnqueueOptions, NewJob, Step } from "./step.ts";
 export const MAX_PRIORITY = 32_767;
 const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
+/**
+ * What is wrong with `queue` as a queue name, or `undefined` if nothing is.
+ * One rule for both sides: `enqueue --queue` and `worker --queues` check with
+ * this, so a worker can never be told to serve a queue no job can be put in
+ * (and a name with a quote in it is refused at once, not served for ever).
+ */
+export function queueNameProblem(queue: string): string | undefined {
+  if (QUEUE_NAME.test(queue)) return undefined;
+  return `Invalid queue name ${JSON.stringify(queue)}: use 1-100 letters, digits, '_', '.', ':' or '-'.`;
+}
+
 /** An option the step cannot honour, or a value no step accepts. Nothing was stored. */
 export class EnqueueOptionError extends Error {
   override name = "EnqueueOptionError";
@@ -42,10 +53,9 @@ export function checkEnqueueOptions(step: Step, jobs: readonly NewJob[]): void {
 
 function checkValues(options: EnqueueOptions): void {
   const { queue, priority, runAt } = options;
-  if (queue !== undefined && !QUEUE_NAME.test(queue)) {
-    throw new EnqueueOptionError(
-      `Invalid queue name ${JSON.stringify(queue)}: use 1-100 letters, digits, '_', '.', ':' or '-'. Nothing was enqueued.`,
-    );
+  const queueProblem = queue === undefined ? undefined : queueNameProblem(queue);
+  if (queueProblem !== undefined) {
+    throw new EnqueueOptionError(`${queueProblem} Nothing was enqueued.`);
   }
   if (
     priority !== undefined &&

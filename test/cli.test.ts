@@ -170,8 +170,8 @@ describe("npm run step", () => {
   it("says to put -- before the options when npm kept them for itself", async () => {
     // What `npm run step 01 worker --concurrency 4` hands the CLI: `01 worker 4`, and in the
     // environment the option npm took for its own setting.
-    const { stderr } = await runStepCommandAsNpm(
-      { npm_lifecycle_event: "step", npm_config_concurrency: "true" },
+    const { stderr } = await runStepCommandWith(
+      { env: { npm_lifecycle_event: "step", npm_config_concurrency: "true" } },
       "01",
       "worker",
       "4",
@@ -179,6 +179,31 @@ describe("npm run step", () => {
     expect(stderr.split("\n")[0]).toBe(
       "error: npm kept --concurrency for itself: put -- before the options: npm run step 01 -- worker --concurrency 4",
     );
+  });
+
+  it("refuses a worker on queue names that enqueue would refuse, instead of serving nothing", async () => {
+    for (const [queues, message] of [
+      [
+        "",
+        "error: --queues names no queue: give one or more, separated by commas, e.g. --queues mail,default.",
+      ],
+      [
+        "x'; drop table jobs;--",
+        `error: --queues: Invalid queue name "x'; drop table jobs;--": use 1-100 letters, digits, '_', '.', ':' or '-'.`,
+      ],
+    ]) {
+      // A worker that starts runs until stopped: the timeout stops it, and the test fails.
+      const refused = await runStepCommandWith(
+        { timeoutMs: 10_000 },
+        "07",
+        "worker",
+        "--queues",
+        queues ?? "",
+        ...inNamespace,
+      );
+      expect(refused.code, queues).toBe(2);
+      expect(refused.stderr.split("\n")[0], queues).toBe(message);
+    }
   });
 
   it("says step 01 has nothing to diff against", async () => {
@@ -228,20 +253,27 @@ async function schemaExists(schema: string): Promise<boolean> {
   }
 }
 
-/** Runs the CLI as `npm run step` would, with the environment npm gives its scripts. */
-async function runStepCommandAsNpm(
-  npmEnv: Record<string, string>,
+/**
+ * Runs the CLI like {@link runStepCommand}, with more in its environment (what npm gives its
+ * scripts), and stopped with SIGTERM after `timeoutMs` if it has not exited by then.
+ */
+async function runStepCommandWith(
+  options: { readonly env?: Record<string, string>; readonly timeoutMs?: number },
   ...args: string[]
-): Promise<{ code: number; stderr: string }> {
+): Promise<{ code: number | null; stderr: string }> {
   try {
     const { stderr } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", join(REPO_ROOT, "lib/workshop/cli/main.ts"), ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, ...npmEnv, DATABASE_URL: testDatabaseUrl() } },
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...options.env, DATABASE_URL: testDatabaseUrl() },
+        timeout: options.timeoutMs ?? 20_000,
+      },
     );
     return { code: 0, stderr };
   } catch (error) {
-    const failed = error as { code: number; stderr: string };
+    const failed = error as { code: number | null; stderr: string };
     return { code: failed.code, stderr: failed.stderr };
   }
 }

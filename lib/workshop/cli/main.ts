@@ -24,7 +24,7 @@ import { runStatsCommand } from "./commands/stats.ts";
 import { requireSupervisor, runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
-import { integerFlag, type Parsed, parseFlags, retryBackoffFlag } from "./parse.ts";
+import { integerFlag, type Parsed, parseFlags, queueListFlag, retryBackoffFlag } from "./parse.ts";
 import { runMain } from "./run-main.ts";
 import { saveChart, saveResults } from "./save-results.ts";
 import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
@@ -124,10 +124,7 @@ async function runCommand(
           typeof parsed.flags["supervisor-id"] === "string"
             ? parsed.flags["supervisor-id"]
             : undefined,
-        queues:
-          typeof parsed.flags.queues === "string"
-            ? parsed.flags.queues.split(",").map((queue) => queue.trim())
-            : undefined,
+        queues: queueListFlag(parsed, "queues", usage),
         jobTimeoutMs: integerFlag(parsed, "job-timeout", usage, 1, 86_400_000),
         retryBackoff: retryBackoffFlag(parsed, "retry-backoff", usage),
         shutdownTimeoutMs: integerFlag(parsed, "shutdown-timeout", usage, 0, 3_600_000),

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { queueNameProblem } from "../../enqueue-options.ts";
 import type { RetryBackoff } from "../../step.ts";
 import { npmKeptMessage, optionsNpmKept } from "./npm-arguments.ts";
 import { UsageError } from "./usage-error.ts";
@@ -134,4 +135,30 @@ export function retryBackoffFlag(
     );
   }
   return { baseMs, maxMs, jitter };
+}
+
+/**
+ * `--queues A,B`: the names of the queues a worker serves, each checked by
+ * the rule `enqueue --queue` uses, so a worker is never started on a queue
+ * no job can be put in.
+ */
+export function queueListFlag(
+  parsed: Parsed,
+  name: string,
+  usage: string,
+): readonly string[] | undefined {
+  const value = parsed.flags[name];
+  if (typeof value !== "string") return undefined;
+  const queues = value.split(",").map((queue) => queue.trim());
+  if (queues.every((queue) => queue === "")) {
+    throw new UsageError(
+      `--${name} names no queue: give one or more, separated by commas, e.g. --${name} mail,default.`,
+      usage,
+    );
+  }
+  for (const queue of queues) {
+    const problem = queueNameProblem(queue);
+    if (problem !== undefined) throw new UsageError(`--${name}: ${problem}`, usage);
+  }
+  return queues;
 }
