@@ -19,6 +19,7 @@ import type {
   FailedJobReport,
   NewJob,
   ProcessReport,
+  QueueReport,
   Step,
   StepInstance,
   SuperviseOptions,
@@ -37,6 +38,8 @@ export interface InstanceParts {
   insertJobs(jobs: readonly NewJob[]): Promise<string[]>;
   startWorker(events: JobEvents, options: WorkerOptions): Worker;
   counts(): Promise<Readonly<Record<string, number>>>;
+  /** See {@link StepInstance.queues}. */
+  queues(): Promise<readonly QueueReport[]>;
   fillHistory(count: number): Promise<void>;
   statementsSent(): number;
   reset(): Promise<void>;
@@ -89,6 +92,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     },
     startWorker: (options = {}) => parts.startWorker(events, options),
     counts: () => parts.counts(),
+    queues: () => parts.queues(),
     fillHistory: (count) => parts.fillHistory(count),
     statementsSent: () => parts.statementsSent(),
     reset: () => parts.reset(),

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { spawnWorkerProcess } from "../lib/worker-process.ts";
 import { integerFlag, parseFlags } from "../lib/workshop/cli/parse.ts";
@@ -206,6 +206,20 @@ describe("npm run step", () => {
     }
   });
 
+  it("stats shows the ready jobs of each queue and how long the oldest has waited", async () => {
+    const queued = ["--namespace", `tcli_queues_${randomBytes(3).toString("hex")}`];
+    onTestFinished(() => dropSchema(queued[1] ?? ""));
+    const enqueued = await runStepCommand("07", "enqueue", "Noop", "--queue", "mail", ...queued);
+    expect(enqueued.code).toBe(0);
+    const table = await runStepCommand("07", "stats", ...queued);
+    expect(table.stdout).toMatch(/^queue +ready +oldest has waited$/m);
+    expect(table.stdout).toMatch(/^mail +1 +\d+\.\d s$/m);
+    const json = await runStepCommand("07", "stats", "--json", ...queued);
+    expect(JSON.parse(json.stdout).queues).toEqual([
+      { queue: "mail", ready: 1, oldestReadyAgeMs: expect.any(Number) },
+    ]);
+  });
+
   it("says step 01 has nothing to diff against", async () => {
     const { code, stdout } = await runStepCommand("01", "diff");
     expect(code).toBe(0);
@@ -241,6 +255,16 @@ describe("npm run step", () => {
     expect(await worker.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
 
 async function schemaExists(schema: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: testDatabaseUrl() });

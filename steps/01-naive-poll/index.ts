@@ -7,7 +7,7 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startPollingWorker } from "./worker.ts";
 
@@ -37,6 +37,7 @@ export const step: Step = {
       insertJobs: (jobs) => insertJobs(database, jobs),
       startWorker: (events, workerOptions) => startPollingWorker(database, events, workerOptions),
       counts: () => countJobs(database),
+      queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent,
       reset: recreate,

@@ -8,7 +8,7 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startPollingWorker } from "./worker.ts";
 
@@ -38,6 +38,7 @@ export const step: Step = {
       insertJobs: (jobs) => database.transaction((tx) => insertJobs(tx, jobs)),
       startWorker: (events, workerOptions) => startPollingWorker(database, events, workerOptions),
       counts: () => countJobs(database),
+      queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent,
       reset: recreate,

@@ -8,7 +8,7 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startListeningWorker } from "./worker.ts";
 
@@ -52,6 +52,7 @@ export const step: Step = {
       startWorker: (events, workerOptions) =>
         startListeningWorker(database, listening, events, workerOptions),
       counts: () => countJobs(database),
+      queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
       reset: recreate,

@@ -8,7 +8,7 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startClaimingWorker } from "./worker.ts";
 
@@ -54,6 +54,7 @@ export const step: Step = {
       startWorker: (events, workerOptions) =>
         startClaimingWorker(database, listening, events, workerOptions),
       counts: () => countJobs(database),
+      queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
       reset: recreate,

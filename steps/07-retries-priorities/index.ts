@@ -9,7 +9,7 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
-import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
 import { listProcesses } from "./processes.ts";
@@ -62,6 +62,7 @@ export const step: Step = {
       startWorker: (events, workerOptions) =>
         startClaimingWorker(database, listening, events, workerOptions),
       counts: () => countJobs(database),
+      queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
       reset: recreate,

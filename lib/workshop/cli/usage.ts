@@ -32,7 +32,7 @@ export function stepUsage(step: Step): string {
     "  enqueue          enqueue jobs                     <JobName> [json-args] [--count N]",
     "                                                    [--at TIME | --in DURATION] [--priority N]",
     "                                                    [--queue NAME] (steps with them, 07 on)",
-    "  stats            jobs per state                   [--json]",
+    "  stats            jobs per state and per queue     [--json]",
     "  failed           the dead queue (07 on)           [--stacks] [--json]",
     "  retry            dead jobs back to ready (07 on)  <id…> | --all",
     "  bench            this step's own benchmark        [--quick]",
@@ -101,7 +101,7 @@ export const COMMAND_USAGE = {
       ...jobs,
     ].join("\n"),
   stats: (n: string) =>
-    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
+    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, and (06 on) the worker processes.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
     `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
   reset: (n: string) =>
