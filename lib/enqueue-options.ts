@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { InputError } from "./input-error.ts";
 import type { EnqueueOptions, NewJob, Step } from "./step.ts";
 
 /** The largest priority: a PostgreSQL `smallint`. */
@@ -28,7 +29,7 @@ export function queueNameProblem(queue: string): string | undefined {
 }
 
 /** An option the step cannot honour, or a value no step accepts. Nothing was stored. */
-export class EnqueueOptionError extends Error {
+export class EnqueueOptionError extends InputError {
   override name = "EnqueueOptionError";
 }
 

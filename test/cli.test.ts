@@ -4,6 +4,8 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
@@ -12,9 +14,12 @@ import { REPO_ROOT } from "../lib/paths.ts";
 import { spawnWorkerProcess } from "../lib/worker-process.ts";
 import { integerFlag, parseFlags } from "../lib/workshop/cli/parse.ts";
 import { parseDuration, parseTime } from "../lib/workshop/cli/when.ts";
+import { step as step07 } from "../steps/07-retries-priorities/index.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
 import { runStepCommand } from "./support/cli.ts";
+import { enqueueAndWait } from "./support/enqueue-and-wait.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
+import { recordingJobs } from "./support/recording-jobs.ts";
 
 const namespace = `tcli_${randomBytes(3).toString("hex")}`;
 const inNamespace = ["--namespace", namespace];
@@ -106,16 +111,17 @@ describe("npm run step", () => {
 
   it("changes nothing when it refuses a command: the step's schema is not even created", async () => {
     const untouched = `tcli_refused_${randomBytes(3).toString("hex")}`;
+    // Each a mistake of the user's: exit code 2, and the message without a class name.
     const refusals: [string[], RegExp][] = [
       [["05", "worker", "--processes", "3"], /^error: Step 05 has no supervisor/],
-      [["05", "enqueue", "Noop", "--priority", "1"], /^error: .*Step 05 has no named queues/],
-      [["05", "enqueue", "Noop", "--in", "1h"], /^error: .*Step 05 cannot schedule jobs/],
-      [["03", "failed"], /^error: .*Step 03 has no dead queue/],
-      [["03", "retry", "--all"], /^error: .*Step 03 has no dead queue/],
+      [["05", "enqueue", "Noop", "--priority", "1"], /^error: Step 05 has no named queues/],
+      [["05", "enqueue", "Noop", "--in", "1h"], /^error: Step 05 cannot schedule jobs/],
+      [["03", "failed"], /^error: Step 03 has no dead queue/],
+      [["03", "retry", "--all"], /^error: Step 03 has no dead queue/],
     ];
     for (const [args, message] of refusals) {
       const refused = await runStepCommand(...args, "--namespace", untouched);
-      expect(refused.code, args.join(" ")).not.toBe(0);
+      expect(refused.code, args.join(" ")).toBe(2);
       expect(refused.stderr.split("\n")[0], args.join(" ")).toMatch(message);
     }
     expect(await schemaExists(untouched)).toBe(false);
@@ -220,6 +226,88 @@ describe("npm run step", () => {
     ]);
   });
 
+  it("exits 1, not 2, when the fault is not the user's: a server that does not answer", async () => {
+    const unreachable = await runStepCommandWith(
+      { env: { DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:1/postgres" } },
+      "01",
+      "stats",
+    );
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr.split("\n")[0]).toBe(
+      "error: DATABASE_URL is set to postgres://postgres:***@127.0.0.1:1/postgres, but no PostgreSQL answered there (connect ECONNREFUSED 127.0.0.1:1).",
+    );
+  });
+
+  it("failed --json gives each job's arguments as JSON, not as a string of JSON", async () => {
+    const instance = await step07.open({
+      databaseUrl: testDatabaseUrl(),
+      namespace: `tcli_failed_${randomBytes(3).toString("hex")}`,
+    });
+    onTestFinished(async () => {
+      await instance.database?.dropSchema();
+      await instance.close();
+    });
+    const { registry } = recordingJobs();
+    const worker = instance.startWorker({ registry, pollIntervalMs: 10 });
+    onTestFinished(() => worker.stop());
+    const id = await enqueueAndWait(instance, "failed", "Explode", { message: "card declined" });
+    const listed = await runStepCommand(
+      "07",
+      "failed",
+      "--json",
+      "--namespace",
+      instance.namespace,
+    );
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ jobId: id, arguments: { message: "card declined" } }),
+    ]);
+  });
+
+  it("reads the arguments from a file or from stdin with --args-file", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "tcli-args-"));
+    onTestFinished(() => rm(folder, { recursive: true, force: true }));
+    const file = join(folder, "args.json");
+    await writeFile(file, '{"ms": 5}\n');
+    const fromFile = await runStepCommand(
+      "01",
+      "enqueue",
+      "Sleep",
+      "--args-file",
+      file,
+      ...inNamespace,
+    );
+    expect(fromFile.stdout).toMatch(/^Enqueued 1 Sleep job\(s\) with arguments \{"ms":5\}: id /);
+    // Longer than a command line takes in one word on some systems; stdin takes it.
+    const message = "x".repeat(60_000);
+    const fromStdin = await runStepCommandWith(
+      { stdin: JSON.stringify({ message }) },
+      "01",
+      "enqueue",
+      "AlwaysFails",
+      "--args-file",
+      "-",
+      ...inNamespace,
+    );
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.stdout).toMatch(
+      /^Enqueued 1 AlwaysFails job\(s\) with arguments \{"message":"x+… \(60014 characters\): id /,
+    );
+    const both = await runStepCommand(
+      "01",
+      "enqueue",
+      "Sleep",
+      "{}",
+      "--args-file",
+      file,
+      ...inNamespace,
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr.split("\n")[0]).toBe(
+      "error: Give the arguments after the job name or with --args-file, not both.",
+    );
+  });
+
   it("says step 01 has nothing to diff against", async () => {
     const { code, stdout } = await runStepCommand("01", "diff");
     expect(code).toBe(0);
@@ -279,25 +367,32 @@ async function schemaExists(schema: string): Promise<boolean> {
 
 /**
  * Runs the CLI like {@link runStepCommand}, with more in its environment (what npm gives its
- * scripts), and stopped with SIGTERM after `timeoutMs` if it has not exited by then.
+ * scripts, another DATABASE_URL), `stdin` on its standard input, and stopped with SIGTERM
+ * after `timeoutMs` if it has not exited by then.
  */
 async function runStepCommandWith(
-  options: { readonly env?: Record<string, string>; readonly timeoutMs?: number },
+  options: {
+    readonly env?: Record<string, string>;
+    readonly stdin?: string;
+    readonly timeoutMs?: number;
+  },
   ...args: string[]
-): Promise<{ code: number | null; stderr: string }> {
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const running = promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", join(REPO_ROOT, "lib/workshop/cli/main.ts"), ...args],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), ...options.env },
+      timeout: options.timeoutMs ?? 20_000,
+    },
+  );
+  running.child.stdin?.end(options.stdin ?? "");
   try {
-    const { stderr } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "lib/workshop/cli/main.ts"), ...args],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...options.env, DATABASE_URL: testDatabaseUrl() },
-        timeout: options.timeoutMs ?? 20_000,
-      },
-    );
-    return { code: 0, stderr };
+    const { stdout, stderr } = await running;
+    return { code: 0, stdout, stderr };
   } catch (error) {
-    const failed = error as { code: number | null; stderr: string };
-    return { code: failed.code, stderr: failed.stderr };
+    const failed = error as { code: number | null; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 }

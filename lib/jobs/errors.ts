@@ -4,9 +4,10 @@
  *
  * @module
  */
+import { InputError } from "../input-error.ts";
 
 /** Arguments that would not survive a JSON round trip. Nothing was stored. */
-export class InvalidArgumentsError extends Error {
+export class InvalidArgumentsError extends InputError {
   override name = "InvalidArgumentsError";
   constructor(
     /** Where in the arguments the problem is, e.g. `arguments.user.createdAt`. */
@@ -24,7 +25,7 @@ export class InvalidArgumentsError extends Error {
  * older version of the job) the job fails at once and is not retried — it
  * would fail the same way every time.
  */
-export class JobArgumentsError extends Error {
+export class JobArgumentsError extends InputError {
   override name = "JobArgumentsError";
   constructor(
     readonly jobName: string,
@@ -44,7 +45,7 @@ export class JobArgumentsError extends Error {
 }
 
 /** Serialized arguments over `MAX_ARGUMENTS_BYTES`. Nothing was stored. */
-export class ArgumentsTooLargeError extends Error {
+export class ArgumentsTooLargeError extends InputError {
   override name = "ArgumentsTooLargeError";
   constructor(
     readonly bytes: number,

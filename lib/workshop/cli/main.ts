@@ -18,6 +18,7 @@ import {
   describeJobs,
   parseEnqueueArguments,
   parseEnqueueOptions,
+  readArgumentsText,
   runEnqueueCommand,
 } from "./commands/enqueue.ts";
 import { runStatsCommand } from "./commands/stats.ts";
@@ -157,13 +158,19 @@ async function runCommand(
         in: { type: "string" },
         priority: { type: "string" },
         queue: { type: "string" },
+        "args-file": { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 2);
       if (parsed.flags.help) return printed(usage);
+      const argsFile = parsed.flags["args-file"];
       const { name, args: jobArgs } = parseEnqueueArguments(
         registry,
         parsed.positionals[0],
-        parsed.positionals[1],
+        await readArgumentsText(
+          parsed.positionals[1],
+          typeof argsFile === "string" ? argsFile : undefined,
+          usage,
+        ),
         usage,
       );
       const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;

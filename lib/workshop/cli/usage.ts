@@ -30,6 +30,7 @@ export function stepUsage(step: Step): string {
     "  worker           run a worker until Ctrl-C        [--concurrency N] [--poll-interval MS]",
     "                                                    [--processes N] (steps with a supervisor)",
     "  enqueue          enqueue jobs                     <JobName> [json-args] [--count N]",
+    "                                                    [--args-file PATH|-]",
     "                                                    [--at TIME | --in DURATION] [--priority N]",
     "                                                    [--queue NAME] (steps with them, 07 on)",
     "  stats            jobs per state and per queue     [--json]",
@@ -83,11 +84,12 @@ export const COMMAND_USAGE = {
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>
     [
-      `Usage: npm run step ${n} -- enqueue <JobName> [json-args] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--namespace NAME]`,
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--namespace NAME]`,
       "",
       "Enqueues a job; json-args is one JSON value (quote it for your shell).",
       `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
       "",
+      "  --args-file PATH   read json-args from a file, or with - from stdin",
       "  --count N          enqueue N copies (default 1)",
       "  --at TIME          run no earlier than TIME (ISO 8601, e.g. 2026-12-01T09:00:00Z)",
       "  --in DURATION      run no earlier than DURATION from now (500ms, 30s, 10m, 2h, 1d)",

@@ -5,11 +5,13 @@
  * @module
  */
 
-import type { Step, StepInstance } from "../../../step.ts";
+import { InputError } from "../../../input-error.ts";
+import type { JsonValue } from "../../../jobs/arguments.ts";
+import type { FailedJobReport, Step, StepInstance } from "../../../step.ts";
 import { renderTable } from "../../format.ts";
 
 /** A step without a dead queue: say what happens to its failed jobs instead. */
-export class NoDeadQueueError extends Error {
+export class NoDeadQueueError extends InputError {
   override name = "NoDeadQueueError";
   constructor(stepId: string) {
     super(
@@ -36,7 +38,7 @@ export async function runFailedCommand(
   if (!instance.failedJobs) throw new NoDeadQueueError(instance.step.id);
   const jobs = await instance.failedJobs();
   if (options.json) {
-    console.log(JSON.stringify(jobs));
+    console.log(JSON.stringify(jobs.map(asJson)));
     return;
   }
   if (jobs.length === 0) {
@@ -60,6 +62,22 @@ export async function runFailedCommand(
   console.log(
     `\n${jobs.length} job(s). Put them back with: npm run step ${instance.step.id} -- retry <id…> (or --all)`,
   );
+}
+
+/**
+ * A dead job for `--json`: its arguments as the JSON value they are, not the
+ * text they are stored as — a string of JSON inside JSON makes every reader
+ * parse twice. Arguments damaged in the database are not JSON; those stay
+ * text, under `unreadableArguments` instead, so `arguments` is always JSON
+ * and nothing is hidden.
+ */
+function asJson(job: FailedJobReport) {
+  const { arguments: text, ...rest } = job;
+  try {
+    return { ...rest, arguments: JSON.parse(text) as JsonValue };
+  } catch {
+    return { ...rest, unreadableArguments: text };
+  }
 }
 
 /** Puts jobs from the dead queue back to ready and says which. */
