@@ -23,7 +23,7 @@ import type { FlagSpec } from "./parse.ts";
 const NPM_OWN_SETTINGS = new Set(["json", "all", "help"]);
 
 /** An option npm kept, and the value it read for it (`true` when it took it for a switch). */
-interface KeptOption {
+export interface KeptOption {
   readonly name: string;
   readonly value: string;
 }
