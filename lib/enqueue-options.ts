@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { InputError } from "./input-error.ts";
 import type { EnqueueOptions, NewJob, Step } from "./step.ts";
 
 /** The largest priority: a PostgreSQL `smallint`. */
@@ -18,13 +19,19 @@ const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 /** What a queue name may be, in words, for error messages. */
 export const QUEUE_NAME_RULE = "1-100 letters, digits, '_', '.', ':' or '-'";
 
-/** Whether `name` can name a queue: what `enqueue --queue` and `worker --queues` accept. */
-export function isQueueName(name: string): boolean {
-  return QUEUE_NAME.test(name);
+/**
+ * What is wrong with `queue` as a queue name, or `undefined` if nothing is.
+ * One rule for both sides: `enqueue --queue` and `worker --queues` check with
+ * this, so a worker can never be told to serve a queue no job can be put in
+ * (and a name with a quote in it is refused at once, not served for ever).
+ */
+export function queueNameProblem(queue: string): string | undefined {
+  if (QUEUE_NAME.test(queue)) return undefined;
+  return `Invalid queue name ${JSON.stringify(queue)}: use ${QUEUE_NAME_RULE}.`;
 }
 
 /** An option the step cannot honour, or a value no step accepts. Nothing was stored. */
-export class EnqueueOptionError extends Error {
+export class EnqueueOptionError extends InputError {
   override name = "EnqueueOptionError";
 }
 
@@ -49,10 +56,9 @@ export function checkEnqueueOptions(step: Step, jobs: readonly NewJob[]): void {
 
 function checkValues(options: EnqueueOptions): void {
   const { queue, priority, runAt } = options;
-  if (queue !== undefined && !isQueueName(queue)) {
-    throw new EnqueueOptionError(
-      `Invalid queue name ${JSON.stringify(queue)}: use ${QUEUE_NAME_RULE}. Nothing was enqueued.`,
-    );
+  const queueProblem = queue === undefined ? undefined : queueNameProblem(queue);
+  if (queueProblem !== undefined) {
+    throw new EnqueueOptionError(`${queueProblem} Nothing was enqueued.`);
   }
   if (
     priority !== undefined &&

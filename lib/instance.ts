@@ -10,7 +10,9 @@
 import type { Redis } from "ioredis";
 import { checkEnqueueOptions } from "./enqueue-options.ts";
 import { JobEvents, now } from "./events.ts";
+import { checkJobArguments } from "./jobs/argument-schema.ts";
 import type { JsonValue } from "./jobs/arguments.ts";
+import { workshopJobs } from "./jobs/catalog.ts";
 import type { Database } from "./postgres/database.ts";
 import type {
   EnqueueOptions,
@@ -18,6 +20,7 @@ import type {
   GivenSettings,
   NewJob,
   ProcessReport,
+  QueueReport,
   Step,
   StepInstance,
   SuperviseOptions,
@@ -36,6 +39,8 @@ export interface InstanceParts {
   insertJobs(jobs: readonly NewJob[]): Promise<string[]>;
   startWorker(events: JobEvents, options: WorkerOptions & GivenSettings): Worker;
   counts(): Promise<Readonly<Record<string, number>>>;
+  /** See {@link StepInstance.queues}. */
+  queues(): Promise<readonly QueueReport[]>;
   fillHistory(count: number): Promise<void>;
   statementsSent(): number;
   reset(): Promise<void>;
@@ -50,10 +55,23 @@ export interface InstanceParts {
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
 }
 
+/**
+ * The jobs whose arguments `enqueue` checks against their schema: the
+ * workshop's, which is also the registry a worker runs when given none. A
+ * queue stores a job by name and cannot know which registry the worker that
+ * takes it will hold; a name outside this one (a test's own job) is stored
+ * as it is, and the worker that runs it checks it against its own registry
+ * before `perform` (see `checkJobArguments`).
+ */
+const KNOWN_JOBS = workshopJobs();
+
 export function assembleInstance(parts: InstanceParts): StepInstance {
   const events = new JobEvents();
   async function enqueueMany(jobs: readonly NewJob[]): Promise<string[]> {
     checkEnqueueOptions(parts.step, jobs);
+    for (const job of jobs) {
+      if (KNOWN_JOBS.has(job.name)) checkJobArguments(KNOWN_JOBS.lookup(job.name), job.args ?? {});
+    }
     const ids = await parts.insertJobs(jobs);
     const at = now();
     ids.forEach((jobId, index) => {
@@ -75,6 +93,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     },
     startWorker: (options = {}) => parts.startWorker(events, options),
     counts: () => parts.counts(),
+    queues: () => parts.queues(),
     fillHistory: (count) => parts.fillHistory(count),
     statementsSent: () => parts.statementsSent(),
     reset: () => parts.reset(),

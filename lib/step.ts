@@ -108,6 +108,25 @@ export interface FailedJobReport {
   readonly failedAt: Date;
 }
 
+/**
+ * The jobs waiting in one queue for a worker that serves it (see
+ * {@link StepInstance.queues}).
+ */
+export interface QueueReport {
+  /**
+   * The queue's name: the one given at enqueue (steps with named queues, 07
+   * on), or `default`, the one queue of the steps without them.
+   */
+  readonly queue: string;
+  /** Jobs in it that are ready to run now (not scheduled for later). */
+  readonly ready: number;
+  /**
+   * How long the oldest of them has been ready, in milliseconds; `null` when
+   * the step cannot tell (an entry damaged by hand, in Redis).
+   */
+  readonly oldestReadyAgeMs: number | null;
+}
+
 /** A worker running in this process. */
 export interface Worker {
   readonly id: string;
@@ -199,7 +218,11 @@ export interface StepInstance {
   readonly database?: Database;
   /** The step's Redis connection (keys under {@link namespace}), for Redis steps. */
   readonly redis?: Redis;
-  /** Stores one job and returns its id. Arguments are checked first (see `serializeArguments`). */
+  /**
+   * Stores one job and returns its id. Arguments are checked first: that they
+   * are JSON (see `serializeArguments`) and, for a workshop job, that they fit
+   * its schema (a `JobArgumentsError` otherwise; see `checkJobArguments`).
+   */
   enqueue(name: string, args?: JsonValue, options?: EnqueueOptions): Promise<string>;
   /** Stores many jobs in one round trip; all or nothing. */
   enqueueMany(jobs: readonly NewJob[]): Promise<string[]>;
@@ -207,6 +230,20 @@ export interface StepInstance {
   startWorker(options?: WorkerOptions & GivenSettings): Worker;
   /** How many jobs are in each state, in the step's own words, e.g. `{ pending: 3, finished: 10 }`. */
   counts(): Promise<Readonly<Record<string, number>>>;
+  /**
+   * The queues that hold ready jobs, by name, each with how many and how long
+   * the oldest has waited (`stats` prints them). A job enqueued to a queue no
+   * worker serves waits silently; here its queue's oldest job grows old while
+   * the others stay young.
+   *
+   * A method of its own rather than {@link counts} grouped by queue: `counts`
+   * is one number per state in the step's own words, read as it is by every
+   * test and benchmark, and a queue cuts across states — only a ready job is
+   * still waiting for its queue's worker. Required, not optional like
+   * {@link processes}: every step has at least one queue in which a job can
+   * wait with nobody to take it, so every step answers.
+   */
+  queues(): Promise<readonly QueueReport[]>;
   /** Adds `count` already-finished jobs, as months of use would (for the history benchmark). */
   fillHistory(count: number): Promise<void>;
   /** Statements (or Redis commands) sent to the server by this instance so far. */

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { isQueueName, QUEUE_NAME_RULE } from "./enqueue-options.ts";
+import { QUEUE_NAME_RULE, queueNameProblem } from "./enqueue-options.ts";
 import type { RetryBackoff } from "./step.ts";
 
 /** A kind of value a setting holds: how it is typed on a command line, and how it is checked. */
@@ -25,8 +25,12 @@ export interface SettingKind<T> {
   readonly placeholder: string;
   /** What a valid value is, for error messages: "a whole number of milliseconds from 1 to 600000". */
   readonly expected: string;
-  /** Reads a flag's text; `undefined` when it is not a valid value. */
-  parse(text: string): T | undefined;
+  /**
+   * Reads a flag's text. When it is not a valid value, throws a
+   * {@link WorkerSettingError} whose message follows the flag's name:
+   * "must be a whole number …, not "abc"."
+   */
+  parse(text: string): T;
   /** Whether a value given in code (a test, a story) is a valid value. */
   accepts(value: unknown): value is T;
   /** Writes a value as it would be typed on the command line. */
@@ -85,14 +89,24 @@ export function readSettings<Declared extends WorkerSettings>(
   return values as SettingValues<Declared>;
 }
 
+/** The error for a flag's text that is not a value of the kind that `expected` describes. */
+function notA(expected: string, text: string): WorkerSettingError {
+  return new WorkerSettingError(`must be ${expected}, not ${JSON.stringify(text)}.`);
+}
+
 /** A whole number of milliseconds in a range: intervals, thresholds, timeouts. */
 export function milliseconds(min: number, max: number): SettingKind<number> {
+  const expected = `a whole number of milliseconds from ${min} to ${max}`;
   const accepts = (value: unknown): value is number =>
     typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max;
   return {
     placeholder: "MS",
-    expected: `a whole number of milliseconds from ${min} to ${max}`,
-    parse: (text) => (/^\d+$/.test(text) && accepts(Number(text)) ? Number(text) : undefined),
+    expected,
+    parse: (text) => {
+      const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (!accepts(value)) throw notA(expected, text);
+      return value;
+    },
     accepts,
     format: String,
   };
@@ -100,12 +114,16 @@ export function milliseconds(min: number, max: number): SettingKind<number> {
 
 /** An identifier passed from one process to another, e.g. a supervisor's id. */
 export function identifier(): SettingKind<string> {
+  const expected = "1-100 letters, digits, '_', '.', ':' or '-'";
   const accepts = (value: unknown): value is string =>
     typeof value === "string" && /^[A-Za-z0-9_.:-]{1,100}$/.test(value);
   return {
     placeholder: "ID",
-    expected: "1-100 letters, digits, '_', '.', ':' or '-'",
-    parse: (text) => (accepts(text) ? text : undefined),
+    expected,
+    parse: (text) => {
+      if (!accepts(text)) throw notA(expected, text);
+      return text;
+    },
     accepts,
     format: (value) => value,
   };
@@ -114,13 +132,26 @@ export function identifier(): SettingKind<string> {
 /** A list of named queues, checked as `enqueue` checks a queue name. */
 export function queueNames(): SettingKind<readonly string[]> {
   const accepts = (value: unknown): value is readonly string[] =>
-    Array.isArray(value) && value.length > 0 && value.every(isQueueName);
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((name) => typeof name === "string" && queueNameProblem(name) === undefined);
   return {
     placeholder: "A,B",
     expected: `one or more queue names separated by commas, each ${QUEUE_NAME_RULE}`,
     parse: (text) => {
       const names = text.split(",").map((name) => name.trim());
-      return accepts(names) ? names : undefined;
+      if (names.every((name) => name === "")) {
+        throw new WorkerSettingError(
+          "names no queue: give one or more, separated by commas, e.g. --queues mail,default.",
+        );
+      }
+      const invalid = names.find((name) => queueNameProblem(name) !== undefined);
+      if (invalid !== undefined) {
+        throw new WorkerSettingError(
+          `has an invalid queue name ${JSON.stringify(invalid)}: use ${QUEUE_NAME_RULE}.`,
+        );
+      }
+      return names;
     },
     accepts,
     format: (value) => value.join(","),
@@ -129,6 +160,7 @@ export function queueNames(): SettingKind<readonly string[]> {
 
 /** `BASE_MS,MAX_MS,JITTER`: a {@link RetryBackoff}, all three given, so nothing is guessed. */
 export function retryBackoff(): SettingKind<RetryBackoff> {
+  const expected = "three numbers BASE_MS,MAX_MS,JITTER, e.g. 500,10000,0.5";
   const accepts = (value: unknown): value is RetryBackoff => {
     if (typeof value !== "object" || value === null) return false;
     const { baseMs, maxMs, jitter } = value as Record<string, unknown>;
@@ -138,13 +170,15 @@ export function retryBackoff(): SettingKind<RetryBackoff> {
   };
   return {
     placeholder: "BASE_MS,MAX_MS,JITTER",
-    expected: "three numbers BASE_MS,MAX_MS,JITTER, e.g. 500,10000,0.5",
+    expected,
     parse: (text) => {
       const parts = text.split(",");
-      if (parts.length !== 3 || parts.some((part) => part.trim() === "")) return undefined;
       const [baseMs, maxMs, jitter] = parts.map(Number);
       const backoff = { baseMs, maxMs, jitter };
-      return accepts(backoff) ? backoff : undefined;
+      if (parts.length !== 3 || parts.some((part) => part.trim() === "") || !accepts(backoff)) {
+        throw notA(expected, text);
+      }
+      return backoff;
     },
     accepts,
     format: ({ baseMs, maxMs, jitter }) => `${baseMs},${maxMs},${jitter}`,

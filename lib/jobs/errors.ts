@@ -4,9 +4,10 @@
  *
  * @module
  */
+import { InputError } from "../input-error.ts";
 
 /** Arguments that would not survive a JSON round trip. Nothing was stored. */
-export class InvalidArgumentsError extends Error {
+export class InvalidArgumentsError extends InputError {
   override name = "InvalidArgumentsError";
   constructor(
     /** Where in the arguments the problem is, e.g. `arguments.user.createdAt`. */
@@ -17,8 +18,34 @@ export class InvalidArgumentsError extends Error {
   }
 }
 
+/**
+ * Arguments that are JSON, but not what the job takes: its `arguments` schema
+ * refused them. At enqueue (no `jobId`) nothing was stored; in the worker
+ * (with the `jobId` of a row written past the enqueue check, by hand or by an
+ * older version of the job) the job fails at once and is not retried — it
+ * would fail the same way every time.
+ */
+export class JobArgumentsError extends InputError {
+  override name = "JobArgumentsError";
+  constructor(
+    readonly jobName: string,
+    /** One line per problem, each naming its field: `ms: Invalid input: expected number, received string`. */
+    readonly problems: readonly string[],
+    example: unknown,
+    readonly jobId?: string,
+  ) {
+    const what = problems.join("; ");
+    const takes = `It takes e.g. ${JSON.stringify(example)}`;
+    super(
+      jobId === undefined
+        ? `${jobName} does not take these arguments: ${what}. ${takes}. Nothing was enqueued.`
+        : `Job ${jobId}'s stored arguments do not fit ${jobName}: ${what}. ${takes}; enqueue it again with such arguments (it is not retried: it would fail the same way).`,
+    );
+  }
+}
+
 /** Serialized arguments over `MAX_ARGUMENTS_BYTES`. Nothing was stored. */
-export class ArgumentsTooLargeError extends Error {
+export class ArgumentsTooLargeError extends InputError {
   override name = "ArgumentsTooLargeError";
   constructor(
     readonly bytes: number,

@@ -8,6 +8,8 @@
  *
  * @module
  */
+import type { z } from "zod";
+import { describeIssues } from "./argument-schema.ts";
 import type { JsonValue } from "./arguments.ts";
 
 /** What a running job knows about itself besides its arguments. */
@@ -34,7 +36,25 @@ export interface JobDefinition<Args extends JsonValue = JsonValue> {
   readonly name: string;
   /** One-line description, shown by `npm run step NN -- enqueue --help`. */
   readonly description: string;
-  /** An example argument value, shown in help texts and used by stories. */
+  /**
+   * What arguments it takes, as a zod schema, e.g.
+   * `z.strictObject({ ms: z.int().min(0) })`: checked at enqueue (nothing is
+   * stored when they do not fit) and again by the worker before `perform`
+   * (a stored row that does not fit fails at once, without retries); see
+   * `checkJobArguments`. It also gives `Args`, so `perform`'s parameter
+   * needs no type of its own, and `enqueue --help` prints it.
+   *
+   * Optional, on purpose. A job whose arguments come from outside its own
+   * code — typed at a command line, posted by a form, written by another
+   * service — should have one: it is what stops `{"ms": "abc"}` at the door
+   * rather than in the worker, and every workshop job has one. A job
+   * without one takes any JSON value, as before: the tests' own jobs are
+   * enqueued only by the test that defines them, a few lines away, where
+   * the type parameter already says what they take; requiring a schema
+   * there would restate it in every test and check nothing new.
+   */
+  readonly arguments?: z.ZodType<Args>;
+  /** An example argument value, shown in help texts and used by stories; it must fit {@link arguments}. */
   readonly exampleArguments: Args;
   /**
    * How many times to try it before it goes to the dead queue, for steps with
@@ -54,14 +74,16 @@ export interface JobDefinition<Args extends JsonValue = JsonValue> {
 }
 
 /**
- * Defines a job. The type parameter ties `perform`'s argument type to what
- * callers pass when they enqueue it by name through a `JobRegistry`.
+ * Defines a job. `perform`'s argument type comes from the `arguments` schema
+ * when there is one, or from the type parameter (`defineJob<{ ms: number }>`)
+ * when there is not.
  *
  * @example
  * ```ts
  * const sendWelcomeEmail = defineJob({
  *   name: "SendWelcomeEmail",
  *   description: "pretends to send an email",
+ *   arguments: z.strictObject({ userId: z.int().positive() }),
  *   exampleArguments: { userId: 42 },
  *   async perform({ userId }) { await mailer.send(userId) },
  * });
@@ -84,6 +106,14 @@ export function defineJob<Args extends JsonValue>(
         `Invalid ${field} ${value} for job ${definition.name}: use a whole number of at least 1.`,
       );
     }
+  }
+  // An example that does not fit would be refused by the job's own enqueue;
+  // better to hear it where the job is defined.
+  const example = definition.arguments?.safeParse(definition.exampleArguments);
+  if (example?.success === false) {
+    throw new TypeError(
+      `The exampleArguments of job ${definition.name} do not fit its arguments schema (${describeIssues(example.error).join("; ")}): change one or the other.`,
+    );
   }
   return definition;
 }

@@ -11,8 +11,14 @@
  * @module
  */
 import { type JobEvents, now } from "../events.ts";
+import { checkJobArguments } from "./argument-schema.ts";
 import { parseArguments } from "./arguments.ts";
-import { CorruptArgumentsError, JobTimeoutError, UnknownJobError } from "./errors.ts";
+import {
+  CorruptArgumentsError,
+  JobArgumentsError,
+  JobTimeoutError,
+  UnknownJobError,
+} from "./errors.ts";
 import type { JobRegistry } from "./registry.ts";
 
 /** A job as a worker found it in the queue. */
@@ -140,7 +146,7 @@ async function runPerform(
   const giveUp = new AbortController();
   try {
     const definition = context.registry.lookup(job.name);
-    const args = parseArguments(job.arguments, job.id);
+    const args = checkJobArguments(definition, parseArguments(job.arguments, job.id), job.id);
     const jobContext = {
       jobId: job.id,
       workerId: context.workerId,
@@ -158,7 +164,11 @@ async function runPerform(
       status: "failed",
       error: `${error.name}: ${error.message}`,
       stack: error.stack ?? null,
-      retryable: !(error instanceof UnknownJobError || error instanceof CorruptArgumentsError),
+      retryable: !(
+        error instanceof UnknownJobError ||
+        error instanceof CorruptArgumentsError ||
+        error instanceof JobArgumentsError
+      ),
     };
   }
 }

@@ -1,9 +1,10 @@
 /**
- * How many jobs are in each state, and history for the benchmark.
+ * How many jobs are in each state and in each queue, and history for the benchmark.
  *
  * @module
  */
 import type { Sql } from "../../lib/postgres/database.ts";
+import type { QueueReport } from "../../lib/step.ts";
 
 /** In step 01 a job is `waiting` (not finished), `finished`, or `failed` (finished with an error). */
 export async function countJobs(sql: Sql): Promise<Record<string, number>> {
@@ -14,6 +15,26 @@ export async function countJobs(sql: Sql): Promise<Record<string, number>> {
      FROM jobs`,
   );
   return { waiting: row?.waiting ?? 0, finished: row?.finished ?? 0, failed: row?.failed ?? 0 };
+}
+
+/**
+ * Step 01 has one queue, `default`: the jobs not finished yet. A running job
+ * is one of them (its transaction has not committed), as in `waiting`.
+ */
+export async function countReadyByQueue(sql: Sql): Promise<QueueReport[]> {
+  const rows = await sql.query<{ queue: string; ready: number; oldest_ms: number }>(
+    `SELECT 'default' AS queue,
+            count(*)::int AS ready,
+            (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS oldest_ms
+     FROM jobs
+     WHERE finished_at IS NULL
+     HAVING count(*) > 0`,
+  );
+  return rows.map((row) => ({
+    queue: row.queue,
+    ready: row.ready,
+    oldestReadyAgeMs: row.oldest_ms,
+  }));
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * How many jobs are in each state, and history for the benchmark.
+ * How many jobs are in each state and in each queue, and history for the benchmark.
  *
  * @module
  */
 import type { Sql } from "../../lib/postgres/database.ts";
+import type { QueueReport } from "../../lib/step.ts";
 
 /**
  * In step 02 a job is `ready` (it has a ready row), `finished`, or `failed`
@@ -18,6 +19,25 @@ export async function countJobs(sql: Sql): Promise<Record<string, number>> {
      FROM jobs`,
   );
   return { ready: row?.ready ?? 0, finished: row?.finished ?? 0, failed: row?.failed ?? 0 };
+}
+
+/**
+ * Step 02 has one queue, `default`: its ready rows, each as old as its
+ * `created_at`. A running job is still one of them, as in `ready`.
+ */
+export async function countReadyByQueue(sql: Sql): Promise<QueueReport[]> {
+  const rows = await sql.query<{ queue: string; ready: number; oldest_ms: number }>(
+    `SELECT 'default' AS queue,
+            count(*)::int AS ready,
+            (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS oldest_ms
+     FROM ready_executions
+     HAVING count(*) > 0`,
+  );
+  return rows.map((row) => ({
+    queue: row.queue,
+    ready: row.ready,
+    oldestReadyAgeMs: row.oldest_ms,
+  }));
 }
 
 /**

@@ -9,7 +9,7 @@ import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
 import { readSettings } from "../../lib/worker-settings.ts";
-import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startPollingWorker } from "./worker.ts";
 import { WORKER_SETTINGS } from "./worker-settings.ts";
@@ -45,6 +45,7 @@ export const step: Step = {
           ...readSettings(WORKER_SETTINGS, workerOptions),
         }),
       counts: () => countJobs(database),
+      queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent,
       reset: recreate,

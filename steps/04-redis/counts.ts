@@ -1,11 +1,13 @@
 /**
- * How many jobs are in each state, and history for the benchmark.
+ * How many jobs are in each state and in the queue, and history for the benchmark.
  *
  * @module
  */
 import type { Redis } from "ioredis";
 import { execOrThrow } from "../../lib/redis/exec.ts";
-import { ENQUEUED, FAILED, FINISHED, QUEUE } from "./keys.ts";
+import type { QueueReport } from "../../lib/step.ts";
+import { ENQUEUED, FAILED, FINISHED, QUEUE, QUEUE_NAME } from "./keys.ts";
+import { decodeJob } from "./payload.ts";
 
 /**
  * `queued` (in the list), `finished`, `failed`, and `runningOrLost`: jobs that were taken off
@@ -23,6 +25,29 @@ export async function countJobs(redis: Redis): Promise<Record<string, number>> {
     finished: finished ?? 0,
     failed: failed ?? 0,
   };
+}
+
+/**
+ * The one queue, if it holds jobs: their number, and how long ago the oldest — the one at the
+ * right end, which BRPOP takes next — was pushed (its `enqueuedAt`, written by the enqueuing
+ * process's clock). Both read in one `MULTI`. An entry damaged by hand has no time to read:
+ * its age is `null` rather than a `stats` that fails.
+ */
+export async function countReadyByQueue(redis: Redis): Promise<QueueReport[]> {
+  const [length, oldest] = await execOrThrow(redis.multi().llen(QUEUE).lindex(QUEUE, -1));
+  const ready = Number(length ?? 0);
+  if (ready === 0) return [];
+  return [{ queue: QUEUE_NAME, ready, oldestReadyAgeMs: ageOf(oldest) }];
+}
+
+function ageOf(entry: unknown): number | null {
+  if (typeof entry !== "string") return null;
+  try {
+    const { enqueuedAt } = decodeJob(entry);
+    return enqueuedAt > 0 ? Math.max(0, Date.now() - enqueuedAt) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

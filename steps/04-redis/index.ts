@@ -8,7 +8,7 @@ import { assembleInstance, defaultNamespace } from "../../lib/instance.ts";
 import { CommandCounter, connectRedis } from "../../lib/redis/connection.ts";
 import { deleteNamespace } from "../../lib/redis/delete-namespace.ts";
 import type { Step } from "../../lib/step.ts";
-import { addFinishedHistory, countJobs } from "./counts.ts";
+import { addFinishedHistory, countJobs, countReadyByQueue } from "./counts.ts";
 import { pushJobs } from "./enqueue.ts";
 import { startRedisWorker } from "./worker.ts";
 import { WORKER_SETTINGS } from "./worker-settings.ts";
@@ -47,6 +47,7 @@ export const step: Step = {
       startWorker: (events, workerOptions) =>
         startRedisWorker({ url, namespace, counter, control: redis, events }, workerOptions),
       counts: () => countJobs(redis),
+      queues: () => countReadyByQueue(redis),
       fillHistory: (count) => addFinishedHistory(redis, count),
       statementsSent: () => counter.sent,
       // Nothing to recreate: Redis has no schema. Every key of the namespace goes.

@@ -9,12 +9,15 @@
  */
 
 // #region keys
+/** The name of the one queue; named queues arrive in step 07. */
+export const QUEUE_NAME = "default";
+
 /**
  * The queue: a list of waiting jobs, each one JSON text (see `payload.ts`). Enqueue pushes on
  * the left, workers pop from the right, so the oldest job comes out first. One queue for now;
  * Sidekiq names them `queue:<name>`, and so does this, for when named queues arrive (step 07).
  */
-export const QUEUE = "queue:default";
+export const QUEUE = `queue:${QUEUE_NAME}`;
 
 /** A counter: the last job id handed out (`INCR`), so ids are unique across processes. */
 export const LAST_JOB_ID = "last-job-id";

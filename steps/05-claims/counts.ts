@@ -1,9 +1,10 @@
 /**
- * How many jobs are in each state, and history for the benchmark.
+ * How many jobs are in each state and in each queue, and history for the benchmark.
  *
  * @module
  */
 import type { Sql } from "../../lib/postgres/database.ts";
+import type { QueueReport } from "../../lib/step.ts";
 
 /**
  * In step 05 a job is `ready` (it has a ready row), `claimed` (a worker has
@@ -29,6 +30,25 @@ export async function countJobs(sql: Sql): Promise<Record<string, number>> {
     finished: row?.finished ?? 0,
     failed: row?.failed ?? 0,
   };
+}
+
+/**
+ * Step 05 has one queue, `default`: its ready rows (a claimed job has left
+ * them), each as old as its `created_at`.
+ */
+export async function countReadyByQueue(sql: Sql): Promise<QueueReport[]> {
+  const rows = await sql.query<{ queue: string; ready: number; oldest_ms: number }>(
+    `SELECT 'default' AS queue,
+            count(*)::int AS ready,
+            (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS oldest_ms
+     FROM ready_executions
+     HAVING count(*) > 0`,
+  );
+  return rows.map((row) => ({
+    queue: row.queue,
+    ready: row.ready,
+    oldestReadyAgeMs: row.oldest_ms,
+  }));
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { InputError } from "../../lib/input-error.ts";
 import type { Sql } from "../../lib/postgres/database.ts";
 
 /**
@@ -29,7 +30,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 export const DEFAULT_ALIVE_THRESHOLD_MS = 60_000;
 
 /** A threshold no longer than the interval would declare a healthy process dead between two beats. */
-export class HeartbeatSettingsError extends Error {
+export class HeartbeatSettingsError extends InputError {
   override name = "HeartbeatSettingsError";
   constructor(intervalMs: number, thresholdMs: number) {
     super(

@@ -9,7 +9,7 @@ import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
 import { readSettings } from "../../lib/worker-settings.ts";
-import { countJobs, insertFinishedJobs } from "./counts.ts";
+import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { listProcesses } from "./processes.ts";
 import { startSupervisor } from "./supervisor.ts";
@@ -62,6 +62,7 @@ export const step: Step = {
           ...readSettings(WORKER_SETTINGS, workerOptions),
         }),
       counts: () => countJobs(database),
+      queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
       reset: recreate,

@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { InputError } from "../../lib/input-error.ts";
 import type { RetryBackoff } from "../../lib/step.ts";
 
 /**
@@ -76,7 +78,7 @@ export function retryDelayMs(
 }
 
 /** Settings that would never retry, or wait for nothing, are refused with what to change. */
-export class RetryBackoffError extends Error {
+export class RetryBackoffError extends InputError {
   override name = "RetryBackoffError";
 }
 

@@ -1,9 +1,10 @@
 /**
- * How many jobs are in each state, and history for the benchmark.
+ * How many jobs are in each state and in each queue, and history for the benchmark.
  *
  * @module
  */
 import type { Sql } from "../../lib/postgres/database.ts";
+import type { QueueReport } from "../../lib/step.ts";
 
 /**
  * In step 07 a job is `ready` (it has a ready row), `scheduled` (waiting for
@@ -33,6 +34,28 @@ export async function countJobs(sql: Sql): Promise<Record<string, number>> {
     finished: row?.finished ?? 0,
     failed: row?.failed ?? 0,
   };
+}
+
+/**
+ * The ready rows per named queue, each as old as its `created_at`: when it
+ * became ready (enqueued, due, or back for a retry). A scheduled job is not
+ * ready yet, so it is not counted here. `ready_executions` holds only
+ * runnable jobs, so reading all of it stays cheap.
+ */
+export async function countReadyByQueue(sql: Sql): Promise<QueueReport[]> {
+  const rows = await sql.query<{ queue: string; ready: number; oldest_ms: number }>(
+    `SELECT queue_name AS queue,
+            count(*)::int AS ready,
+            (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS oldest_ms
+     FROM ready_executions
+     GROUP BY queue_name
+     ORDER BY queue_name`,
+  );
+  return rows.map((row) => ({
+    queue: row.queue,
+    ready: row.ready,
+    oldestReadyAgeMs: row.oldest_ms,
+  }));
 }
 
 /**

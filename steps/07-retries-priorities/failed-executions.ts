@@ -4,11 +4,13 @@
  *
  * @module
  */
+
+import { InputError } from "../../lib/input-error.ts";
 import type { Database, Sql } from "../../lib/postgres/database.ts";
 import type { FailedJobReport } from "../../lib/step.ts";
 
 /** An id that cannot be a job's: job ids here are whole numbers. Nothing was retried. */
-export class InvalidJobIdError extends Error {
+export class InvalidJobIdError extends InputError {
   override name = "InvalidJobIdError";
   constructor(readonly id: string) {
     super(

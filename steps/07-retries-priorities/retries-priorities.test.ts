@@ -388,7 +388,7 @@ describe("step 07 — from the command line", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Give the ids of the jobs to retry, or --all/);
     const older = await runStepCommand("03", "failed", "--namespace", instance.namespace);
-    expect(older.code).toBe(1);
+    expect(older.code).toBe(2);
     expect(older.stderr).toMatch(/Step 03 has no dead queue/);
   });
 
@@ -420,7 +420,7 @@ describe("step 07 — from the command line", () => {
     expect(row).toMatchObject({ queue_name: "mail", priority: 5 });
     expect(Number(row?.hours)).toBeGreaterThan(0.9);
     const refused = await runStepCommand("03", "enqueue", "Noop", "--priority", "0", ...ns);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
       /Step 03 has no named queues or priorities \(step 07 adds them\)/,
     );

@@ -6,20 +6,23 @@
  * @module
  */
 
+import { checkEnqueueOptions } from "../../enqueue-options.ts";
 import { workshopJobs } from "../../jobs/catalog.ts";
 import type { Step, StepInstance } from "../../step.ts";
 import { RESULTS_DIR } from "../bench/results-file.ts";
 import { type RunContext, runDemo } from "../demo.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
-import { runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
+import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import {
+  describeJobs,
   parseEnqueueArguments,
   parseEnqueueOptions,
+  readArgumentsText,
   runEnqueueCommand,
 } from "./commands/enqueue.ts";
 import { runStatsCommand } from "./commands/stats.ts";
-import { runSupervisorCommand } from "./commands/supervisor.ts";
+import { requireSupervisor, runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
 import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
@@ -106,6 +109,7 @@ async function runCommand(
       const concurrency = integerFlag(parsed, "concurrency", usage, 1, 1000);
       const processes = integerFlag(parsed, "processes", usage, 1, 100);
       if (processes !== undefined) {
+        requireSupervisor(step);
         await withInstance(
           parsed,
           (instance) =>
@@ -123,15 +127,7 @@ async function runCommand(
     }
     case "enqueue": {
       const registry = workshopJobs();
-      const usage = COMMAND_USAGE.enqueue(
-        n,
-        registry
-          .definitions()
-          .map(
-            (job) =>
-              `  ${job.name.padEnd(18)} ${job.description}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
-          ),
-      );
+      const usage = COMMAND_USAGE.enqueue(n, describeJobs(registry));
       const spec = {
         ...NAMESPACE_FLAG,
         count: { type: "string" },
@@ -139,17 +135,25 @@ async function runCommand(
         in: { type: "string" },
         priority: { type: "string" },
         queue: { type: "string" },
+        "args-file": { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 2);
       if (parsed.flags.help) return printed(usage);
+      const argsFile = parsed.flags["args-file"];
       const { name, args: jobArgs } = parseEnqueueArguments(
         registry,
         parsed.positionals[0],
-        parsed.positionals[1],
+        await readArgumentsText(
+          parsed.positionals[1],
+          typeof argsFile === "string" ? argsFile : undefined,
+          usage,
+        ),
         usage,
       );
       const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
       const options = parseEnqueueOptions(parsed, usage);
+      // Before opening the step, which creates its schema: a refused command changes nothing.
+      checkEnqueueOptions(step, [{ ...options, name, args: jobArgs }]);
       await withInstance(parsed, (instance) =>
         runEnqueueCommand(instance, name, jobArgs, count, options),
       );
@@ -164,6 +168,7 @@ async function runCommand(
       } as const;
       const parsed = parseFlags(args, spec, usage, 0);
       if (parsed.flags.help) return printed(usage);
+      requireDeadQueue(step);
       await withInstance(parsed, (instance) =>
         runFailedCommand(instance, {
           json: parsed.flags.json === true,
@@ -180,6 +185,7 @@ async function runCommand(
       if (all === parsed.positionals.length > 0) {
         throw new UsageError("Give the ids of the jobs to retry, or --all (not both).", usage);
       }
+      requireDeadQueue(step);
       await withInstance(parsed, (instance) =>
         runRetryCommand(instance, all ? "all" : parsed.positionals),
       );

@@ -1,10 +1,13 @@
 /**
  * A command line the CLI cannot make sense of. It prints one line, the
- * usage, and exits with code 2 (the convention for usage errors).
+ * usage, and exits with code 2 (the convention for usage errors), as every
+ * {@link InputError} does.
  *
  * @module
  */
-export class UsageError extends Error {
+import { InputError } from "../../input-error.ts";
+
+export class UsageError extends InputError {
   override name = "UsageError";
   constructor(
     message: string,

@@ -31,9 +31,10 @@ export function stepUsage(step: Step): string {
     "  worker           run a worker until Ctrl-C        [--concurrency N] [--processes N]",
     `                                                    ${workerSettingsSummary(step)}`,
     "  enqueue          enqueue jobs                     <JobName> [json-args] [--count N]",
+    "                                                    [--args-file PATH|-]",
     "                                                    [--at TIME | --in DURATION] [--priority N]",
     "                                                    [--queue NAME] (steps with them, 07 on)",
-    "  stats            jobs per state                   [--json]",
+    "  stats            jobs per state and per queue     [--json]",
     "  failed           the dead queue (07 on)           [--stacks] [--json]",
     "  retry            dead jobs back to ready (07 on)  <id…> | --all",
     "  bench            this step's own benchmark        [--quick]",
@@ -65,11 +66,12 @@ export const COMMAND_USAGE = {
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>
     [
-      `Usage: npm run step ${n} -- enqueue <JobName> [json-args] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--namespace NAME]`,
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--namespace NAME]`,
       "",
       "Enqueues a job; json-args is one JSON value (quote it for your shell).",
       `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
       "",
+      "  --args-file PATH   read json-args from a file, or with - from stdin",
       "  --count N          enqueue N copies (default 1)",
       "  --at TIME          run no earlier than TIME (ISO 8601, e.g. 2026-12-01T09:00:00Z)",
       "  --in DURATION      run no earlier than DURATION from now (500ms, 30s, 10m, 2h, 1d)",
@@ -83,7 +85,7 @@ export const COMMAND_USAGE = {
       ...jobs,
     ].join("\n"),
   stats: (n: string) =>
-    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
+    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, and (06 on) the worker processes.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
     `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
   reset: (n: string) =>

@@ -7,6 +7,7 @@
  * @module
  */
 import { type Step, stepFolder } from "../../step.ts";
+import { WorkerSettingError } from "../../worker-settings.ts";
 import type { FlagSpec, Parsed } from "./parse.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -75,14 +76,12 @@ export function readWorkerSettings(
   for (const [name, setting] of Object.entries(step.workerSettings)) {
     const text = parsed.flags[setting.flag];
     if (typeof text !== "string") continue;
-    const value = setting.kind.parse(text);
-    if (value === undefined) {
-      throw new UsageError(
-        `--${setting.flag} must be ${setting.kind.expected}, not ${JSON.stringify(text)}.`,
-        usage,
-      );
+    try {
+      values[name] = setting.kind.parse(text);
+    } catch (error) {
+      if (!(error instanceof WorkerSettingError)) throw error;
+      throw new UsageError(`--${setting.flag} ${error.message}`, usage);
     }
-    values[name] = value;
   }
   return values;
 }

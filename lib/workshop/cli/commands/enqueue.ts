@@ -1,21 +1,58 @@
 /**
- * `npm run step NN -- enqueue <JobName> [json-args] [--count N]`, and for
- * steps that support them `--at`, `--in`, `--priority`, `--queue`.
+ * `npm run step NN -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N]`,
+ * and for steps that support them `--at`, `--in`, `--priority`, `--queue`.
  *
  * @module
  */
+import { readFile } from "node:fs/promises";
+import { text as readAll } from "node:stream/consumers";
+import { checkJobArguments } from "../../../jobs/argument-schema.ts";
 import type { JsonValue } from "../../../jobs/arguments.ts";
+import { JobArgumentsError } from "../../../jobs/errors.ts";
 import type { JobRegistry } from "../../../jobs/registry.ts";
 import type { EnqueueOptions, StepInstance } from "../../../step.ts";
+import { summarizeArguments } from "../argument-summary.ts";
 import { integerFlag, type Parsed } from "../parse.ts";
 import { UsageError } from "../usage-error.ts";
 import { parseDuration, parseTime } from "../when.ts";
+
+/**
+ * The arguments as JSON text: the word after the job name, or what
+ * `--args-file` names — a file, or `-` for stdin. A file is how large
+ * arguments get in: Linux refuses one command-line word over 128 KiB, and a
+ * shell makes quoting JSON an exercise; `-` lets another program pipe them.
+ */
+export async function readArgumentsText(
+  word: string | undefined,
+  file: string | undefined,
+  usage: string,
+): Promise<{ text: string; from: string } | undefined> {
+  if (file === undefined) return word === undefined ? undefined : { text: word, from: "" };
+  if (word !== undefined) {
+    throw new UsageError(
+      "Give the arguments after the job name or with --args-file, not both.",
+      usage,
+    );
+  }
+  if (file === "-") {
+    if (process.stdin.isTTY) {
+      process.stderr.write("Reading the arguments from stdin; end them with Ctrl-D.\n");
+    }
+    return { text: await readAll(process.stdin), from: " from stdin" };
+  }
+  try {
+    return { text: await readFile(file, "utf8"), from: ` in ${file}` };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`--args-file: cannot read ${file} (${reason}).`, usage);
+  }
+}
 
 /** Checks the job name and parses the arguments before anything is stored. */
 export function parseEnqueueArguments(
   registry: JobRegistry,
   name: string | undefined,
-  argsText: string | undefined,
+  argsText: { readonly text: string; readonly from: string } | undefined,
   usage: string,
 ): { name: string; args: JsonValue } {
   if (name === undefined) throw new UsageError("Missing the job name.", usage);
@@ -27,16 +64,39 @@ export function parseEnqueueArguments(
       usage,
     );
   }
-  if (argsText === undefined) return { name, args: registry.lookup(name).exampleArguments };
+  const definition = registry.lookup(name);
+  if (argsText === undefined) return { name, args: definition.exampleArguments };
+  let args: JsonValue;
   try {
-    return { name, args: JSON.parse(argsText) as JsonValue };
+    args = JSON.parse(argsText.text) as JsonValue;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new UsageError(
-      `The arguments are not JSON (${reason}). Quote them for your shell: '{"userId": 42}'.`,
+      argsText.from === ""
+        ? `The arguments are not JSON (${reason}). Quote them for your shell: '{"userId": 42}'.`
+        : `The arguments${argsText.from} are not JSON (${reason}): write one JSON value there, e.g. {"userId": 42}.`,
       usage,
     );
   }
+  // The queue checks them again when it stores them; checking here first
+  // refuses them with the usage, which lists what every job takes.
+  try {
+    checkJobArguments(definition, args);
+  } catch (error) {
+    if (error instanceof JobArgumentsError) throw new UsageError(error.message, usage);
+    throw error;
+  }
+  return { name, args };
+}
+
+/** The jobs `enqueue` knows, for its usage: what each does, takes, and an example. */
+export function describeJobs(registry: JobRegistry): string[] {
+  return registry
+    .definitions()
+    .flatMap((job) => [
+      `  ${job.name.padEnd(18)} ${job.description}`,
+      `  ${"".padEnd(18)} takes ${summarizeArguments(job)}, e.g. '${JSON.stringify(job.exampleArguments)}'`,
+    ]);
 }
 
 /**
@@ -79,7 +139,10 @@ export async function runEnqueueCommand(
     options.priority === undefined ? "" : ` with priority ${options.priority}`,
     options.runAt === undefined ? "" : `, to run at ${options.runAt.toISOString()}`,
   ].join("");
+  const text = JSON.stringify(args);
+  // Arguments from a file can be long; the terminal gets their start.
+  const argsShown = text.length > 200 ? `${text.slice(0, 200)}… (${text.length} characters)` : text;
   console.log(
-    `Enqueued ${ids.length} ${name} job(s) with arguments ${JSON.stringify(args)}${where}: id ${shown}`,
+    `Enqueued ${ids.length} ${name} job(s) with arguments ${argsShown}${where}: id ${shown}`,
   );
 }

@@ -1,31 +1,40 @@
 /**
- * `npm run step NN -- stats [--json]`.
+ * `npm run step NN -- stats [--json]`: jobs per state, ready jobs per queue,
+ * and (06 on) the processes.
  *
  * @module
  */
 
-import type { StepInstance } from "../../../step.ts";
+import type { QueueReport, StepInstance } from "../../../step.ts";
 import { renderTable } from "../../format.ts";
 
 export async function runStatsCommand(instance: StepInstance, json: boolean): Promise<void> {
   const counts = await instance.counts();
+  const queues = await instance.queues();
   // Steps with heartbeats (06 on) also know their processes.
   const processes = instance.processes ? await instance.processes() : undefined;
   if (json) {
     console.log(
-      JSON.stringify({ step: instance.step.id, namespace: instance.namespace, counts, processes }),
+      JSON.stringify({
+        step: instance.step.id,
+        namespace: instance.namespace,
+        counts,
+        queues,
+        processes,
+      }),
     );
     return;
   }
   console.log(`Step ${instance.step.id} (${instance.namespace})`);
   for (const line of renderTable(["state", "jobs"], Object.entries(counts))) console.log(line);
+  console.log("");
+  printQueues(queues);
   if (processes === undefined) return;
   console.log("");
   if (processes.length === 0) {
     console.log("No processes registered.");
     return;
   }
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   for (const line of renderTable(
     ["process", "kind", "name", "pid", "supervisor", "age", "last heartbeat", "status"],
     processes.map((p) => [
@@ -40,4 +49,25 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
     ]),
   ))
     console.log(line);
+}
+
+/**
+ * Ready jobs per queue, and how long the oldest has waited: a queue no
+ * worker serves shows here as one whose oldest job keeps getting older.
+ */
+function printQueues(queues: readonly QueueReport[]): void {
+  if (queues.length === 0) {
+    console.log("No job is ready to run in any queue.");
+    return;
+  }
+  const rows = queues.map((queue) => [
+    queue.queue,
+    String(queue.ready),
+    queue.oldestReadyAgeMs === null ? "?" : seconds(queue.oldestReadyAgeMs),
+  ]);
+  for (const line of renderTable(["queue", "ready", "oldest has waited"], rows)) console.log(line);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }

@@ -4,9 +4,26 @@
  *
  * @module
  */
-import type { GivenSettings, StepInstance } from "../../../step.ts";
+import type { GivenSettings, Step, StepInstance } from "../../../step.ts";
 import { COMMAND_USAGE } from "../usage.ts";
 import { UsageError } from "../usage-error.ts";
+
+/**
+ * Refuses `--processes` on a step without a supervisor, before the step is
+ * opened (opening creates its schema: a refused command must change
+ * nothing). Read from the guarantees, as `checkEnqueueOptions` reads what a
+ * step supports: the supervisor is how a step notices dead workers (06 on).
+ */
+export function requireSupervisor(step: Step): void {
+  if (!step.guarantees.includes("deadWorkersNoticed")) throw noSupervisor(step);
+}
+
+function noSupervisor(step: Step): UsageError {
+  return new UsageError(
+    `Step ${step.id} has no supervisor: --processes needs a step that has one (06 on). Start several workers in several terminals instead.`,
+    COMMAND_USAGE.worker(step),
+  );
+}
 
 /**
  * Runs the step's supervisor until SIGINT or SIGTERM, then forwards that
@@ -19,12 +36,7 @@ export async function runSupervisorCommand(
   workerArgs: readonly string[],
   settings: GivenSettings,
 ): Promise<void> {
-  if (!instance.supervise) {
-    throw new UsageError(
-      `Step ${instance.step.id} has no supervisor: --processes needs a step that has one (06 on). Start several workers in several terminals instead.`,
-      COMMAND_USAGE.worker(instance.step),
-    );
-  }
+  if (!instance.supervise) throw noSupervisor(instance.step);
   const supervisor = await instance.supervise({
     processes,
     workerArgs,
