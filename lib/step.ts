@@ -271,6 +271,11 @@ export interface StepInstance {
 
 /** Where a supervisor says what it does; the CLI passes the terminal. */
 export interface Output {
+  /**
+   * Prints one line. A line that ends in "…" reports progress ("  round 2:
+   * step 05…"): it is shown as the work goes on, and left out where the
+   * output is kept (the benchmark report, a lesson's benchmark block).
+   */
   line(text?: string): void;
 }
 
