@@ -3,7 +3,10 @@
  *
  * A step folder exports one {@link Step}. The CLI, the contract suite, the
  * stories and the benchmarks only ever talk to a step through this object, so
- * adding a lesson is adding a folder and one line to `steps/index.ts`.
+ * adding a lesson is adding a folder: `steps/NN-slug/` with an `index.ts` that
+ * exports `step`, and `demo/story.ts` and `demo/bench.ts` for its story and
+ * benchmark. Nothing else lists the steps; they are found by folder name (see
+ * docs/architecture.md, "Adding a step").
  *
  * @module
  */
@@ -66,7 +69,7 @@ export interface WorkerOptions {
   readonly concurrency?: number;
   /** How long to wait between polls that found nothing, for steps that poll. */
   readonly pollIntervalMs?: number;
-  /** A name for logs; defaults to `host:pid:n`. */
+  /** A name for logs; defaults to `host:pid` (the host name and the process id). */
   readonly name?: string;
   readonly hooks?: WorkerHooks;
   /** How often the worker reports that it is alive, for steps with heartbeats (06 on). */
