@@ -3,7 +3,10 @@
  *
  * A step folder exports one {@link Step}. The CLI, the contract suite, the
  * stories and the benchmarks only ever talk to a step through this object, so
- * adding a lesson is adding a folder and one line to `steps/index.ts`.
+ * adding a lesson is adding a folder: `steps/NN-slug/` with an `index.ts` that
+ * exports `step`, and `demo/story.ts` and `demo/bench.ts` for its story and
+ * benchmark. Nothing else lists the steps; they are found by folder name (see
+ * docs/architecture.md, "Adding a step").
  *
  * @module
  */
@@ -69,7 +72,7 @@ export interface WorkerOptions {
   readonly registry?: JobRegistry;
   /** How many jobs it runs at once. */
   readonly concurrency?: number;
-  /** A name for logs; defaults to `host:pid`. */
+  /** A name for logs; defaults to `host:pid` (the host name and the process id). */
   readonly name?: string;
   readonly hooks?: WorkerHooks;
 }
@@ -279,6 +282,11 @@ export interface StepInstance {
 
 /** Where a supervisor says what it does; the CLI passes the terminal. */
 export interface Output {
+  /**
+   * Prints one line. A line that ends in "…" reports progress ("  round 2:
+   * step 05…"): it is shown as the work goes on, and left out where the
+   * output is kept (the benchmark report, a lesson's benchmark block).
+   */
   line(text?: string): void;
 }
 

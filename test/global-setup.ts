@@ -47,7 +47,7 @@ interface TestServer {
 }
 
 /** Images for the containers, the same as in `docker-compose.yml`. */
-const POSTGRES_IMAGE = "postgres:16";
+const POSTGRES_IMAGE = "postgres:18";
 const REDIS_IMAGE = "redis:7";
 
 /** How long a server named by DATABASE_URL / REDIS_URL gets to answer. */

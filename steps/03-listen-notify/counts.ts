@@ -1,3 +1,4 @@
+// Unchanged from step 02: steps/02-ready-executions/counts.ts
 /**
  * How many jobs are in each state and in each queue, and history for the benchmark.
  *

@@ -1,3 +1,4 @@
+// Unchanged from step 02: steps/02-ready-executions/ready-executions.ts
 /**
  * Taking a ready job: "give me the oldest ready job nobody else has taken".
  *

@@ -1,3 +1,4 @@
+-- Unchanged from step 02: steps/02-ready-executions/schema.sql
 -- Step 02: the jobs table keeps every job, for ever (the history); a second,
 -- small table holds only the jobs that are ready to run. A job's state is
 -- which table its row is in: in ready_executions → ready; finished_at set →

@@ -1,3 +1,4 @@
+// Unchanged from step 03: steps/03-listen-notify/enqueue.ts
 /**
  * The enqueue side: write the job, mark it ready and ring the workers'
  * doorbell, in one transaction.

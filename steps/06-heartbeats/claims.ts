@@ -1,3 +1,4 @@
+// Unchanged from step 05: steps/05-claims/claims.ts
 /**
  * Claiming ready jobs, and finishing claimed ones: two short transactions,
  * with the job run between them and outside both.

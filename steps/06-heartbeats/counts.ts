@@ -1,3 +1,4 @@
+// Unchanged from step 05: steps/05-claims/counts.ts
 /**
  * How many jobs are in each state and in each queue, and history for the benchmark.
  *

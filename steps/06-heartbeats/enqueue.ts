@@ -1,3 +1,4 @@
+// Unchanged from step 05: steps/05-claims/enqueue.ts
 /**
  * The enqueue side: write the job, mark it ready and ring the workers'
  * doorbell, in one transaction.

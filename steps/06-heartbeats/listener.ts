@@ -1,3 +1,4 @@
+// Unchanged from step 05: steps/05-claims/listener.ts
 /**
  * The listening connection: one dedicated connection per worker that
  * `LISTEN`s on the step's channel, and comes back when it is lost.

@@ -1,3 +1,4 @@
+// Unchanged from step 05: steps/05-claims/slots.ts
 /**
  * A worker's slots: how many jobs it runs at once, and which are free.
  *

@@ -1,3 +1,4 @@
+// Unchanged from step 06: steps/06-heartbeats/heartbeat.ts
 /**
  * The heartbeat: a process says "still here" every interval, by updating its
  * row's `last_heartbeat_at`.

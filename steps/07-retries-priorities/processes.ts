@@ -1,3 +1,4 @@
+// Unchanged from step 06: steps/06-heartbeats/processes.ts
 /**
  * The processes table: registering on start, deregistering on a clean exit,
  * and who is considered alive.

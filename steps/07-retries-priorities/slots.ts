@@ -1,3 +1,4 @@
+// Unchanged from step 06: steps/06-heartbeats/slots.ts
 /**
  * A worker's slots: how many jobs it runs at once, and which are free.
  *

@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/backoff.ts
 /**
  * Retries: how many attempts a job gets, and how long to wait before each
  * retry — exponential backoff with jitter.

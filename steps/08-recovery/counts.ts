@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/counts.ts
 /**
  * How many jobs are in each state and in each queue, and history for the benchmark.
  *

@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/doorbell.ts
 /**
  * How a worker's loops wait for work: until the doorbell rings, or the
  * fallback poll interval passes.

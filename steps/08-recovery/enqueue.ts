@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/enqueue.ts
 /**
  * The enqueue side: write the job, mark it ready (or scheduled, for later)
  * and ring the workers' doorbell, in one transaction.

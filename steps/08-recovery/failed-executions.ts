@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/failed-executions.ts
 /**
  * The dead queue: listing the jobs that failed their last attempt, and
  * putting them back.

@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/listener.ts
 /**
  * The listening connection: one dedicated connection per worker that
  * `LISTEN`s on the step's channel, and comes back when it is lost.

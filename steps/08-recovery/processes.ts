@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/processes.ts
 /**
  * The processes table: registering on start, deregistering on a clean exit,
  * and who is considered alive.

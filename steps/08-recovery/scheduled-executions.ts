@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/scheduled-executions.ts
 /**
  * Scheduled jobs: moving the ones that are due from scheduled_executions to
  * ready_executions.

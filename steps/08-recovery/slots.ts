@@ -1,3 +1,4 @@
+// Unchanged from step 07: steps/07-retries-priorities/slots.ts
 /**
  * A worker's slots: how many jobs it runs at once, and which are free.
  *

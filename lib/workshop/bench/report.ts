@@ -10,6 +10,7 @@ import { REPO_ROOT } from "../../paths.ts";
 import type { Step } from "../../step.ts";
 import { formatMarkdown } from "../docs/format-markdown.ts";
 import { renderBarChart, renderLineChart, STEP_COLOURS } from "../docs/svg-chart.ts";
+import { renderTable } from "../format.ts";
 import { type BenchEnvironment, environmentLines } from "./environment.ts";
 import type { HistoryResult, ScenarioSizes } from "./scenarios.ts";
 import { renderSuiteTable, type StepResults } from "./standard-suite.ts";
@@ -43,13 +44,29 @@ export const CHARTS_DIR = join(DOCS_DIR, "benchmarks");
 
 export async function writeReport(data: ReportData): Promise<string> {
   await mkdir(CHARTS_DIR, { recursive: true });
+  for (const [file, svg] of Object.entries(renderReportCharts(data))) {
+    await writeFile(join(CHARTS_DIR, file), svg);
+  }
+  const page = join(DOCS_DIR, "benchmarks.md");
+  await writeFile(page, formatMarkdown(renderPage(data), "docs/benchmarks.md"));
+  return page;
+}
+
+/** The measurements the report's charts are drawn from. */
+export type ChartedResults = Pick<
+  ReportData,
+  "sizes" | "steps" | "standard" | "historyLevels" | "historyCurves"
+>;
+
+/** The report's charts of the standard scenarios, as SVG by file name. */
+export function renderReportCharts(data: ChartedResults): Record<string, string> {
   const categories = data.standard.map((result) => ({
     label: `${result.step} ${data.steps.find((step) => step.id === result.step)?.slug ?? ""}`,
     colour: colourOf(data.steps, result.step),
   }));
-  const charts: Record<string, string> = {
+  return {
     "throughput.svg": renderBarChart({
-      title: `Throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs, concurrency ${data.sizes.throughputConcurrency} (higher is better)`,
+      title: `Throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs, concurrency ${data.sizes.throughputConcurrency} (higher is better; log scale)`,
       valueLabel: "jobs processed per second",
       categories,
       series: [
@@ -60,14 +77,17 @@ export async function writeReport(data: ReportData): Promise<string> {
       ],
       logarithmic: true,
     }),
+    // Log scale: the polling steps wait ~50 ms, the others ~1 ms, and on a
+    // linear axis the steps that matter most would be flat lines.
     "pickup-latency.svg": renderBarChart({
-      title: "Pickup latency of an idle worker (lower is better)",
+      title: "Pickup latency of an idle worker (lower is better; log scale)",
       valueLabel: "milliseconds from enqueue to start",
       categories,
       series: (["p50Ms", "p95Ms", "p99Ms"] as const).map((key) => ({
         label: key.replace("Ms", ""),
         values: data.standard.map((result) => result.latency[key]),
       })),
+      logarithmic: true,
     }),
     "idle-load.svg": renderBarChart({
       title: "Load of one idle worker (lower is better)",
@@ -83,7 +103,7 @@ export async function writeReport(data: ReportData): Promise<string> {
     "history.svg": renderLineChart({
       title: "Dequeue rate as history grows (flat is better; log scale)",
       logarithmic: true,
-      xLabel: "finished jobs already in the tables",
+      xLabel: "finished jobs already in the tables (each level ten times the one before)",
       valueLabel: "jobs dequeued per second",
       x: data.historyLevels,
       lines: [...data.historyCurves].map(([stepId, results]) => ({
@@ -93,10 +113,6 @@ export async function writeReport(data: ReportData): Promise<string> {
       })),
     }),
   };
-  for (const [file, svg] of Object.entries(charts)) await writeFile(join(CHARTS_DIR, file), svg);
-  const page = join(DOCS_DIR, "benchmarks.md");
-  await writeFile(page, formatMarkdown(renderPage(data), "docs/benchmarks.md"));
-  return page;
 }
 
 function renderPage(data: ReportData): string {
@@ -111,7 +127,7 @@ function renderPage(data: ReportData): string {
       `### ${step.id} ${step.slug}`,
       "",
       "```text",
-      ...trimBlank(lines),
+      ...trimBlank(withoutProgress(lines)),
       "```",
       "",
       ...charts,
@@ -152,6 +168,10 @@ function renderPage(data: ReportData): string {
     "",
     "![Dequeue rate as history grows](benchmarks/history.svg)",
     "",
+    "```text",
+    ...historyTable(data),
+    "```",
+    "",
     "![Idle load](benchmarks/idle-load.svg)",
     "",
     "## Each step's own benchmark",
@@ -160,6 +180,30 @@ function renderPage(data: ReportData): string {
     "",
     ...own,
   ].join("\n");
+}
+
+/**
+ * What a benchmark printed, less its progress lines ("  round 2: step 05…"):
+ * they tell someone watching that work goes on, and say nothing in a report.
+ * A line that ends in "…" is progress (see `Output.line` in `lib/step.ts`).
+ */
+export function withoutProgress(lines: readonly string[]): string[] {
+  return lines.filter((line) => !line.trimEnd().endsWith("…"));
+}
+
+/** The history chart's numbers, in text: jobs dequeued per second at each level, per step. */
+function historyTable(data: ReportData): string[] {
+  const rows = [...data.historyCurves].map(([stepId, results]) => [
+    `${stepId} ${data.steps.find((step) => step.id === stepId)?.slug ?? ""}`,
+    ...results.map((result) => result.dequeuePerSecond),
+  ]);
+  return renderTable(
+    [
+      "dequeue/s with … finished jobs",
+      ...data.historyLevels.map((level) => level.toLocaleString("en-US")),
+    ],
+    rows,
+  );
 }
 
 function colourOf(steps: readonly Step[], stepId: string): string {

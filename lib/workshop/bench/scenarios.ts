@@ -1,6 +1,6 @@
 /**
  * The standard scenarios every step runs, so that steps can be compared on
- * the same terms (DESIGN.md, "Benchmarks"). Each returns its numbers and a
+ * the same terms (docs/architecture.md, "Benchmarks"). Each returns its numbers and a
  * {@link RunCheck} of what actually ran.
  *
  * @module

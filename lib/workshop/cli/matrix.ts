@@ -8,10 +8,13 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DATA_DIR, REPO_ROOT } from "../../paths.ts";
+import { stepFolder } from "../../step.ts";
+import { contractPagePath, contractTestFiles } from "../docs/contract-pages.ts";
 import { formatMarkdown } from "../docs/format-markdown.ts";
 import {
   contractTests,
   MATRIX_LEGEND,
+  type MatrixLinks,
   renderMatrix,
   type VitestReport,
 } from "../docs/guarantees-matrix.ts";
@@ -35,6 +38,19 @@ const README_END = "<!-- guarantees-matrix:end -->";
 const DOCS_PAGE = join(REPO_ROOT, "docs", "guarantees.md");
 const README = join(REPO_ROOT, "README.md");
 
+/**
+ * On GitHub a ✗ opens the test file itself; the docs site links to the
+ * test's page instead (`docs/contract/`), as it cannot show a `.ts` file.
+ */
+const README_LINKS: MatrixLinks = {
+  lesson: (step) => `steps/${stepFolder(step)}/README.md`,
+  test: (file) => file,
+};
+const DOCS_PAGE_LINKS: MatrixLinks = {
+  lesson: (step) => `../steps/${stepFolder(step)}/README.md`,
+  test: (file) => relative("docs", contractPagePath(file)),
+};
+
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseFlags(
     argv,
@@ -51,9 +67,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const steps = await loadSteps();
   const tests = contractTests(report, REPO_ROOT);
 
-  const page = formatMarkdown(docsPage(renderMatrix(steps, tests, "../")), "docs/guarantees.md");
+  const page = formatMarkdown(
+    docsPage(renderMatrix(steps, tests, DOCS_PAGE_LINKS)),
+    "docs/guarantees.md",
+  );
   const readme = formatMarkdown(
-    replaceBlock(readFileSync(README, "utf8"), renderMatrix(steps, tests, "")),
+    replaceBlock(readFileSync(README, "utf8"), renderMatrix(steps, tests, README_LINKS)),
     "README.md",
   );
   const stale = [
@@ -104,10 +123,16 @@ function runContractSuite(): string {
 }
 
 function docsPage(table: readonly string[]): string {
+  // The contract tests' pages sit under this one in the site's navigation.
+  const children = contractTestFiles(REPO_ROOT).map(
+    (file) => `  - ${relative("docs", contractPagePath(file))}`,
+  );
   return [
     "---",
     "title: Guarantees",
     "group: Guides",
+    "children:",
+    ...children,
     "---",
     "",
     "# What each step guarantees",
@@ -117,7 +142,8 @@ function docsPage(table: readonly string[]): string {
     "a declared guarantee is enforced, an undeclared one is demonstrated failing —",
     "deterministically, with a barrier, a hook or a `kill -9` at a chosen moment.",
     "This table is generated from the suite's results by `npm run matrix`, so a ✓",
-    "here is a test that passed, not a claim.",
+    "here is a test that passed, not a claim. A ✗ links to the test that shows",
+    "the failure; the column heading, to the step's lesson.",
     "",
     ...table,
     "",

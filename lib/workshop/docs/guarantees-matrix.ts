@@ -45,7 +45,7 @@ export type MatrixCell =
   | { readonly kind: "lacks, not demonstrated" }
   | { readonly kind: "declared, not verified"; readonly failing: readonly ContractTest[] };
 
-/** Short column headings, in the order of {@link GUARANTEES}. */
+/** Short names of the guarantees, the matrix's rows, in the order of {@link GUARANTEES}. */
 export const GUARANTEE_HEADINGS: Record<Guarantee, string> = {
   everyJobRuns: "every job runs",
   noDuplicatesWithHealthyWorkers: "never twice (healthy workers)",
@@ -104,33 +104,42 @@ export function matrixCell(
     : { kind: "lacks, not demonstrated" };
 }
 
+/** Where the matrix's links lead, from the page it is shown on. */
+export interface MatrixLinks {
+  /** The lesson of a step, for its column heading. */
+  lesson(step: Step): string;
+  /** What a ✗ links to: the test that demonstrates the failure, given as its file. */
+  test(file: string): string;
+}
+
 /**
- * The matrix as a Markdown table. `linkPrefix` turns a repository-relative
- * test file into a link that works where the table is shown.
+ * The matrix as a Markdown table: a row per guarantee, a column per step.
+ * That way round it stays narrow — the steps' columns hold one symbol each,
+ * under the step's number — so it fits a README on GitHub and the docs site's
+ * content column without scrolling, and grows downwards as guarantees are
+ * added, not sideways.
  */
 export function renderMatrix(
   steps: readonly Step[],
   tests: readonly ContractTest[],
-  linkPrefix: string,
+  links: MatrixLinks,
 ): string[] {
   const guarantees = Object.keys(GUARANTEES) as Guarantee[];
-  const header = `| step | ${guarantees.map((guarantee) => GUARANTEE_HEADINGS[guarantee]).join(" | ")} |`;
-  const rule = `|---|${guarantees.map(() => ":-:").join("|")}|`;
-  const rows = steps.map((step) => {
-    const cells = guarantees.map((guarantee) =>
-      renderCell(matrixCell(step, guarantee, tests), linkPrefix),
-    );
-    return `| ${step.id} ${step.slug} | ${cells.join(" | ")} |`;
+  const header = `| guarantee | ${steps.map((step) => `[${step.id}](${links.lesson(step)} "${step.id} ${step.slug}")`).join(" | ")} |`;
+  const rule = `|---|${steps.map(() => ":-:").join("|")}|`;
+  const rows = guarantees.map((guarantee) => {
+    const cells = steps.map((step) => renderCell(matrixCell(step, guarantee, tests), links));
+    return `| ${GUARANTEE_HEADINGS[guarantee]} | ${cells.join(" | ")} |`;
   });
   return [header, rule, ...rows];
 }
 
-function renderCell(cell: MatrixCell, linkPrefix: string): string {
+function renderCell(cell: MatrixCell, links: MatrixLinks): string {
   switch (cell.kind) {
     case "kept":
       return "✓";
     case "lacks":
-      return `[✗](${linkPrefix}${cell.demonstratedBy.file} "${cell.demonstratedBy.title.replaceAll('"', "'")}")`;
+      return `[✗](${links.test(cell.demonstratedBy.file)} "${cell.demonstratedBy.title.replaceAll('"', "'")}")`;
     case "lacks, not demonstrated":
       return "·";
     case "declared, not verified":

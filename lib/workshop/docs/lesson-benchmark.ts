@@ -3,7 +3,8 @@
  * the numbers a reader sees are the ones a program printed — never typed.
  *
  * The README marks the place with two comments; everything between them is
- * replaced: what `npm run step NN -- bench` printed, and where it ran.
+ * replaced: what `npm run step NN -- bench` printed (less its progress
+ * lines), and where it ran.
  *
  * @module
  */
@@ -11,7 +12,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../paths.ts";
 import { type Step, stepFolder } from "../../step.ts";
-import type { ReportChart } from "../bench/report.ts";
+import { type ReportChart, withoutProgress } from "../bench/report.ts";
 import { formatMarkdown } from "./format-markdown.ts";
 
 export const LESSON_BENCHMARK_BEGIN =
@@ -40,7 +41,9 @@ export async function writeLessonBenchmark(
     "",
     "```text",
     ...withoutEdgeBlanks(
-      printed.filter((line) => !line.startsWith("━━")).map((line) => line.trimEnd()),
+      withoutProgress(printed)
+        .filter((line) => !line.startsWith("━━"))
+        .map((line) => line.trimEnd()),
     ),
     "```",
     "",

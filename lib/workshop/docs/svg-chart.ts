@@ -66,6 +66,10 @@ const MARGIN = { top: 48, right: 180, bottom: 64, left: 84 };
  */
 const SERIES_LABEL_DEPTH = 34;
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
+/** The title starts near the left edge, not over the plot: long titles need the whole width. */
+const TITLE_X = 16;
+/** Roughly how wide one character of a 10 px value label is, to know when it fits over its bar. */
+const VALUE_CHAR_WIDTH = 5.8;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
 
@@ -77,6 +81,11 @@ export function renderBarChart(chart: BarChart): string {
   const groupWidth = PLOT_W / Math.max(1, chart.categories.length);
   const barWidth = Math.min(48, (groupWidth * 0.8) / Math.max(1, chart.series.length));
   const multiSeries = chart.series.length > 1;
+  // All of a chart's value labels the same way: upright when one of them is
+  // wider than its bar.
+  const uprightLabels = values.some(
+    (value) => formatNumber(value).length * VALUE_CHAR_WIDTH > barWidth - 2,
+  );
   const parts: string[] = [];
   chart.categories.forEach((category, c) => {
     const groupLeft =
@@ -91,7 +100,7 @@ export function renderBarChart(chart: BarChart): string {
       const stroke = category.highlight ? ' stroke="#222" stroke-width="2"' : "";
       parts.push(
         `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(MARGIN.top + PLOT_H - y).toFixed(1)}" fill="${category.colour}" fill-opacity="${opacity.toFixed(2)}"${stroke}><title>${escapeXml(`${category.label} ${series.label}: ${formatNumber(value)}`)}</title></rect>`,
-        `<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="10" ${FONT}>${formatNumber(value)}</text>`,
+        valueLabel(formatNumber(value), x + barWidth / 2 - 1, y, uprightLabels),
       );
       // Several series: each bar says which it is, under the axis (slanted
       // to fit), so the shades need no decoding through the legend.
@@ -124,67 +133,183 @@ export function renderBarChart(chart: BarChart): string {
   return frame(chart.title, chart.valueLabel, "step", scale, parts, legend, height);
 }
 
+/**
+ * A bar's value above it; upright where values are wider than their bars,
+ * so the values of narrow bars side by side do not run into each other.
+ */
+function valueLabel(text: string, centreX: number, top: number, upright: boolean): string {
+  const at = `${centreX.toFixed(1)} ${(top - 4).toFixed(1)}`;
+  return upright
+    ? `<text transform="translate(${at}) rotate(-90)" dy="3.5" text-anchor="start" font-size="10" ${FONT}>${escapeXml(text)}</text>`
+    : `<text x="${centreX.toFixed(1)}" y="${(top - 4).toFixed(1)}" text-anchor="middle" font-size="10" ${FONT}>${escapeXml(text)}</text>`;
+}
+
+/**
+ * How each line is drawn besides its colour: several steps' lines often run
+ * close together, and colour alone does not tell them apart there (nor for
+ * every reader); a dash pattern and a marker shape of its own do.
+ */
+const LINE_STYLES: readonly { dash: string; marker: Marker }[] = [
+  { dash: "", marker: "circle" },
+  { dash: "8 4", marker: "square" },
+  { dash: "2 3", marker: "triangle" },
+  { dash: "10 3 2 3", marker: "diamond" },
+  { dash: "", marker: "square" },
+  { dash: "8 4", marker: "triangle" },
+  { dash: "2 3", marker: "diamond" },
+  { dash: "10 3 2 3", marker: "circle" },
+];
+
+type Marker = "circle" | "square" | "triangle" | "diamond";
+
+function marker(shape: Marker, x: number, y: number, colour: string): string {
+  const at = (dx: number, dy: number) => `${(x + dx).toFixed(1)},${(y + dy).toFixed(1)}`;
+  switch (shape) {
+    case "circle":
+      return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${colour}"/>`;
+    case "square":
+      return `<rect x="${(x - 3.5).toFixed(1)}" y="${(y - 3.5).toFixed(1)}" width="7" height="7" fill="${colour}"/>`;
+    case "triangle":
+      return `<polygon points="${at(0, -5)} ${at(4.5, 3.5)} ${at(-4.5, 3.5)}" fill="${colour}"/>`;
+    case "diamond":
+      return `<polygon points="${at(0, -5)} ${at(5, 0)} ${at(0, 5)} ${at(-5, 0)}" fill="${colour}"/>`;
+  }
+}
+
+/**
+ * Lines of values measured at a few levels of something (the history in
+ * the tables). The levels are spaced evenly along the x axis, not to scale:
+ * they grow tenfold from one to the next, and to scale the first two would
+ * sit on top of each other. Each line is named at its right end (labels
+ * pushed apart where lines end close together) instead of in a legend.
+ */
 export function renderLineChart(chart: LineChart): string {
   const values = chart.lines
     .flatMap((line) => line.values)
     .filter((value): value is number => value !== null);
-  const scale = valueScale(values, chart.logarithmic === true);
-  const xMax = Math.max(...chart.x, 1);
-  const xOf = (x: number) => MARGIN.left + (x / xMax) * PLOT_W;
+  const scale = valueScale(values, chart.logarithmic === true, PLOT_H + LINE_CHART_EXTRA_HEIGHT);
+  const xOf = (index: number) =>
+    MARGIN.left + (chart.x.length > 1 ? (index / (chart.x.length - 1)) * PLOT_W : PLOT_W / 2);
   const parts: string[] = [];
-  for (const x of chart.x) {
+  chart.x.forEach((x, index) => {
     parts.push(
-      `<line x1="${xOf(x).toFixed(1)}" y1="${MARGIN.top + PLOT_H}" x2="${xOf(x).toFixed(1)}" y2="${MARGIN.top + PLOT_H + 5}" stroke="#444"/>`,
-      `<text x="${xOf(x).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18}" text-anchor="middle" font-size="11" ${FONT}>${formatNumber(x)}</text>`,
+      `<line x1="${xOf(index).toFixed(1)}" y1="${scale.bottom}" x2="${xOf(index).toFixed(1)}" y2="${scale.bottom + 5}" stroke="#444"/>`,
+      `<text x="${xOf(index).toFixed(1)}" y="${scale.bottom + 18}" text-anchor="middle" font-size="11" ${FONT}>${formatNumber(x)}</text>`,
     );
-  }
-  for (const line of chart.lines) {
-    const points = chart.x.flatMap((x, i) => {
+  });
+  const ends: { label: string; y: number; colour: string; style: (typeof LINE_STYLES)[number] }[] =
+    [];
+  chart.lines.forEach((line, l) => {
+    const style = LINE_STYLES[l % LINE_STYLES.length] ?? { dash: "", marker: "circle" };
+    const points = chart.x.flatMap((_, i) => {
       const value = line.values[i];
-      return value === null || value === undefined ? [] : [[xOf(x), scale.y(value)] as const];
+      return value === null || value === undefined ? [] : [[xOf(i), scale.y(value)] as const];
     });
+    const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
     parts.push(
-      `<polyline fill="none" stroke="${line.colour}" stroke-width="2.5" points="${points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ")}"/>`,
-      ...points.map(
-        ([x, y]) =>
-          `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3.5" fill="${line.colour}"/>`,
-      ),
+      `<polyline fill="none" stroke="${line.colour}" stroke-width="2.5"${dash} points="${points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ")}"/>`,
+      ...points.map(([x, y]) => marker(style.marker, x, y, line.colour)),
+    );
+    const last = points.at(-1);
+    if (last) ends.push({ label: line.label, y: last[1], colour: line.colour, style });
+  });
+  const labelX = MARGIN.left + PLOT_W + 12;
+  for (const end of spreadApart(ends, LINE_LABEL_GAP, scale.bottom)) {
+    const dash = end.style.dash ? ` stroke-dasharray="${end.style.dash}"` : "";
+    parts.push(
+      `<line x1="${labelX}" y1="${end.y.toFixed(1)}" x2="${labelX + 24}" y2="${end.y.toFixed(1)}" stroke="${end.colour}" stroke-width="2.5"${dash}/>`,
+      marker(end.style.marker, labelX + 12, end.y, end.colour),
+      `<text x="${labelX + 30}" y="${end.y.toFixed(1)}" dy="4" font-size="12" ${FONT}>${escapeXml(end.label)}</text>`,
     );
   }
-  const legend = chart.lines.map((line) => ({
-    label: line.label,
-    colour: line.colour,
-    opacity: 1,
-  }));
-  return frame(chart.title, chart.valueLabel, chart.xLabel, scale, parts, legend, HEIGHT);
+  return frame(
+    chart.title,
+    chart.valueLabel,
+    chart.xLabel,
+    scale,
+    parts,
+    [],
+    HEIGHT + LINE_CHART_EXTRA_HEIGHT,
+  );
+}
+
+/** Lines often run close together: a taller plot than the bar charts' keeps them apart. */
+const LINE_CHART_EXTRA_HEIGHT = 120;
+
+/** The least vertical distance between two line labels, in pixels. */
+const LINE_LABEL_GAP = 15;
+
+/**
+ * Labels at the heights of their lines' ends, moved apart just enough that
+ * no two are closer than `gap`: top to bottom, each one below the one before.
+ */
+function spreadApart<T extends { y: number }>(
+  labels: readonly T[],
+  gap: number,
+  bottom: number,
+): T[] {
+  const sorted = [...labels].sort((a, b) => a.y - b.y);
+  const placed: T[] = [];
+  for (const label of sorted) {
+    const previous = placed.at(-1);
+    placed.push(previous && label.y - previous.y < gap ? { ...label, y: previous.y + gap } : label);
+  }
+  // If that pushed the last ones below the plot, shift the whole stack up.
+  const overflow = (placed.at(-1)?.y ?? 0) - bottom;
+  return overflow > 0 ? placed.map((label) => ({ ...label, y: label.y - overflow })) : placed;
 }
 
 interface Scale {
   y(value: number): number;
   ticks: number[];
+  /** The y of the value axis's foot (the x axis), and the plot's height above it. */
+  bottom: number;
+  plotHeight: number;
 }
 
-function valueScale(values: readonly number[], logarithmic: boolean): Scale {
+function valueScale(
+  values: readonly number[],
+  logarithmic: boolean,
+  plotHeight: number = PLOT_H,
+): Scale {
+  const bottom = MARGIN.top + plotHeight;
   const max = Math.max(...values, 0) || 1;
   if (logarithmic) {
+    // Bounds and ticks at 1, 2 and 5 times a power of ten, not whole powers
+    // only: values that lie within two decades then fill the plot instead of
+    // a third of it, and lines close together stay apart.
     const positive = values.filter((value) => value > 0);
-    const low = 10 ** Math.floor(Math.log10(Math.min(...positive, max)));
-    const high = 10 ** Math.ceil(Math.log10(max));
+    const low = niceLogBound(Math.min(...positive, max), "down");
+    const high = niceLogBound(max, "up");
     const span = Math.log10(high) - Math.log10(low) || 1;
     const ticks: number[] = [];
-    for (let tick = low; tick <= high; tick *= 10) ticks.push(tick);
+    for (let decade = 10 ** Math.floor(Math.log10(low)); decade <= high; decade *= 10) {
+      for (const factor of [1, 2, 5]) {
+        const tick = Number((decade * factor).toPrecision(12));
+        if (tick >= low && tick <= high) ticks.push(tick);
+      }
+    }
     return {
       ticks,
+      bottom,
+      plotHeight,
       y: (value) =>
-        MARGIN.top +
-        PLOT_H -
-        ((Math.log10(Math.max(value, low)) - Math.log10(low)) / span) * PLOT_H,
+        bottom - ((Math.log10(Math.max(value, low)) - Math.log10(low)) / span) * plotHeight,
     };
   }
   const step = niceStep(max / 5);
   const top = Math.ceil(max / step) * step;
   const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
-  return { ticks, y: (value) => MARGIN.top + PLOT_H - (value / top) * PLOT_H };
+  return { ticks, bottom, plotHeight, y: (value) => bottom - (value / top) * plotHeight };
+}
+
+/** 1, 2 or 5 times a power of ten: the nearest at or below `value` ("down"), or at or above it ("up"). */
+function niceLogBound(value: number, direction: "down" | "up"): number {
+  const power = 10 ** Math.floor(Math.log10(value));
+  const candidates = [1, 2, 5, 10].map((factor) => Number((factor * power).toPrecision(12)));
+  return direction === "down"
+    ? (candidates.filter((candidate) => candidate <= value).at(-1) ?? power)
+    : (candidates.find((candidate) => candidate >= value) ?? power * 10);
 }
 
 /** 1, 2 or 5 times a power of ten, the nearest above `raw`. */
@@ -221,11 +346,11 @@ function frame(
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="${escapeXml(title)}">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
-    `<text x="${MARGIN.left}" y="28" font-size="16" font-weight="bold" ${FONT}>${escapeXml(title)}</text>`,
+    `<text x="${TITLE_X}" y="28" font-size="16" font-weight="bold" ${FONT}>${escapeXml(title)}</text>`,
     ...grid,
-    `<line x1="${MARGIN.left}" y1="${MARGIN.top + PLOT_H}" x2="${MARGIN.left + PLOT_W}" y2="${MARGIN.top + PLOT_H}" stroke="#444"/>`,
-    `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${MARGIN.top + PLOT_H}" stroke="#444"/>`,
-    `<text transform="translate(20 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(valueLabel)}</text>`,
+    `<line x1="${MARGIN.left}" y1="${scale.bottom}" x2="${MARGIN.left + PLOT_W}" y2="${scale.bottom}" stroke="#444"/>`,
+    `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${scale.bottom}" stroke="#444"/>`,
+    `<text transform="translate(20 ${MARGIN.top + scale.plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(valueLabel)}</text>`,
     `<text x="${MARGIN.left + PLOT_W / 2}" y="${height - 14}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(xLabel)}</text>`,
     ...body,
     ...legendItems,

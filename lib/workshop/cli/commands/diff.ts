@@ -15,6 +15,9 @@ import { type Step, stepFolder } from "../../../step.ts";
 /** What is about the step rather than part of its queue: the lesson, its demonstration, its tests. */
 const NOT_THE_QUEUE = /^(README\.md|demo\/.*|.*\.test\.ts)$/;
 
+/** The first line of a file copied unchanged: "// Unchanged from step 05: steps/05-claims/x.ts". */
+const COPY_MARK = "^(//|--) Unchanged from step [0-9]{2}: ";
+
 /** Which files to compare: the queue's (the lesson's code), or every file of the step folder. */
 export type DiffScope = "queue" | "all";
 
@@ -38,11 +41,14 @@ export function runDiffCommand(step: Step, base: Step | undefined, scope: DiffSc
     const left = fromFiles.has(file) ? relative(REPO_ROOT, join(from, file)) : "/dev/null";
     const right = toFiles.has(file) ? relative(REPO_ROOT, join(to, file)) : "/dev/null";
     // git diff --no-index works outside a repository too, and colours when
-    // stdout is a terminal.
-    const result = spawnSync("git", ["diff", "--no-index", "--color=auto", "--", left, right], {
-      cwd: REPO_ROOT,
-      stdio: "inherit",
-    });
+    // stdout is a terminal. -I leaves out a change of nothing but the first
+    // line that marks a file copied unchanged from the step before
+    // (lib/workshop/checks/unchanged-copies.ts): such a file is not news.
+    const result = spawnSync(
+      "git",
+      ["diff", "--no-index", "--color=auto", "-I", COPY_MARK, "--", left, right],
+      { cwd: REPO_ROOT, stdio: "inherit" },
+    );
     if (result.error) {
       console.error(
         `Could not run git diff: ${result.error.message}. Install git, or compare ${from} and ${to}.`,
