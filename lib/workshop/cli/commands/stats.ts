@@ -63,11 +63,19 @@ function printQueues(queues: readonly QueueReport[]): void {
   const rows = queues.map((queue) => [
     queue.queue,
     String(queue.ready),
-    queue.oldestReadyAgeMs === null ? "?" : seconds(queue.oldestReadyAgeMs),
+    queue.oldestReadyAgeMs === null ? "?" : age(queue.oldestReadyAgeMs),
   ]);
   for (const line of renderTable(["queue", "ready", "oldest has waited"], rows)) console.log(line);
 }
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `5.5 s`, `28.8 min`, `3.2 h`, `2.1 d`: a job forgotten in a queue reads as long as it is. */
+function age(ms: number): string {
+  if (ms < 60_000) return seconds(ms);
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  if (ms < 172_800_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  return `${(ms / 86_400_000).toFixed(1)} d`;
 }
