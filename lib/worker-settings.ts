@@ -17,6 +17,7 @@
  * @module
  */
 import { QUEUE_NAME_RULE, queueNameProblem } from "./enqueue-options.ts";
+import { InputError } from "./input-error.ts";
 import type { RetryBackoff } from "./step.ts";
 
 /** A kind of value a setting holds: how it is typed on a command line, and how it is checked. */
@@ -60,7 +61,7 @@ export type SettingValues<Declared extends WorkerSettings> = {
 };
 
 /** A setting given a value it cannot hold. Nothing was started. */
-export class WorkerSettingError extends Error {
+export class WorkerSettingError extends InputError {
   override name = "WorkerSettingError";
 }
 

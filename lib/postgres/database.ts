@@ -15,6 +15,7 @@
  * @module
  */
 import pg from "pg";
+import { InputError } from "../input-error.ts";
 
 /** Anything that can run a statement: the pool, or one connection inside a transaction. */
 export interface Sql {
@@ -45,7 +46,7 @@ export class Database implements Sql {
 
   constructor(options: DatabaseOptions) {
     if (!SCHEMA_NAME.test(options.schema)) {
-      throw new Error(
+      throw new InputError(
         `Invalid schema name ${JSON.stringify(options.schema)}: use lowercase letters, digits and '_'.`,
       );
     }

@@ -12,6 +12,7 @@
  * @module
  */
 import { type Command, Redis, type RedisOptions } from "ioredis";
+import { InputError } from "../input-error.ts";
 import { reasonOf } from "../reason-of.ts";
 import { redactUrl } from "../redact-url.ts";
 
@@ -67,7 +68,7 @@ const NAMESPACE = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Throws unless `namespace` is lowercase letters, digits and `_` (no glob characters). */
 export function assertNamespace(namespace: string): void {
   if (!NAMESPACE.test(namespace)) {
-    throw new Error(
+    throw new InputError(
       `Invalid namespace ${JSON.stringify(namespace)}: use lowercase letters, digits and '_' (at most 63).`,
     );
   }
