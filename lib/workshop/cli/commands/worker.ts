@@ -4,7 +4,7 @@
  * @module
  */
 import type { RetryBackoff, StepInstance } from "../../../step.ts";
-import { clock } from "../terminal.ts";
+import { clock, surviveLostOutput } from "../terminal.ts";
 
 export interface WorkerCommandOptions {
   readonly concurrency?: number;
@@ -31,6 +31,7 @@ export async function runWorkerCommand(
   instance: StepInstance,
   options: WorkerCommandOptions,
 ): Promise<void> {
+  surviveLostOutput(); // an orphan of a killed supervisor must still stop cleanly
   const { events } = instance;
   events.on("started", (e) =>
     console.log(`${clock(e.at)}  ${e.workerId}  ▶ job ${e.jobId} ${e.name}`),
