@@ -20,6 +20,8 @@ import { findFreePort } from "../../lib/workshop/services/ports.ts";
 export interface PrivatePostgres {
   /** Its URL; the same after every {@link PrivatePostgres.restart}. */
   readonly url: string;
+  /** The folder of its files, for `npm run services -- … --data-root`. */
+  readonly dataRoot: string;
   /** Stops the server (`pg_ctl stop -m fast`: sessions are cut, open transactions roll back). */
   stop(): Promise<void>;
   /** Starts it again on the same port (after {@link PrivatePostgres.stop}). */
@@ -46,6 +48,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   });
   const server: PrivatePostgres = {
     url,
+    dataRoot,
     async stop() {
       await stopEmbeddedPostgres({ dataRoot });
     },

@@ -21,6 +21,15 @@ const HOW_TO_GET_REDIS = [
   "  - with Docker: `docker compose up -d redis`, then REDIS_URL=redis://127.0.0.1:6379",
 ].join("\n");
 
+/**
+ * The first sentences of the error when a local server cannot start where it ran before. Not
+ * an error class of its own: it is one reason among others why PostgreSQL or Redis is
+ * unavailable, and each of those errors adds the ways to get that server.
+ */
+export function rememberedPortTaken(server: string, port: number, portFile: string): string {
+  return `The ${server} cannot start on port ${port}, where it ran before and where running workers and terminals look for it: another program listens there now. Stop that program and try again; or, to move the server, delete ${portFile}: it then starts on a free port, and what runs must be restarted to find it.`;
+}
+
 /** The project could not get a PostgreSQL server: the embedded one cannot run here, or failed. */
 export class PostgresUnavailableError extends Error {
   override name = "PostgresUnavailableError";
