@@ -26,6 +26,7 @@ import {
   redisUrl,
 } from "../lib/workshop/services/index.ts";
 import { findFreePort } from "../lib/workshop/services/ports.ts";
+import { isOnPath } from "../lib/workshop/services/processes.ts";
 import { ensureRedisServer, stopRedisServer } from "../lib/workshop/services/redis-server.ts";
 import { step as step08 } from "../steps/08-recovery/index.ts";
 import { testDatabaseUrl, testRedisUrl } from "./services.ts";
@@ -207,6 +208,33 @@ describe("npm run services", () => {
     }
     await server.start(); // and with its port free again, it comes back there
   }, 60_000);
+
+  it("prints a psql line to paste for the embedded PostgreSQL, password included, or how to get psql", async () => {
+    const server = await startPrivatePostgres();
+    const status = await runServicesCommand(server.dataRoot, "status", "postgres");
+    expect(status.code, status.stderr).toBe(0);
+    const line = /^ {2}psql {6}(psql \S+)$/m.exec(status.stdout)?.[1];
+    expect(line).toBe(`psql ${server.url}`);
+    if (await isOnPath("psql")) {
+      // Pasted as it is, it reaches this server.
+      const { stdout } = await runFile("psql", [server.url, "-Atc", "select 1"]);
+      expect(stdout.trim()).toBe("1");
+    } else {
+      expect(status.stdout).toContain("apt-get install postgresql-client");
+    }
+  }, 60_000);
+
+  it("no lesson sends psql to a hard-coded port (someone else's server, when that port is taken)", async () => {
+    const stepsDir = path.join(REPO_ROOT, "steps");
+    for (const step of await fs.readdir(stepsDir)) {
+      const lesson = await fs
+        .readFile(path.join(stepsDir, step, "README.md"), "utf8")
+        .catch(() => "");
+      expect(lesson, `steps/${step}/README.md`).not.toMatch(/psql[^`]*-p\s*\d+/);
+      if (lesson.includes("psql"))
+        expect(lesson, `steps/${step}/README.md`).toContain("npm run services");
+    }
+  });
 
   it("stop, then start: the local redis-server comes back where it was", async () => {
     const dataRoot = await fs.mkdtemp(path.join(os.tmpdir(), "bjfs-private-redis-"));

@@ -30,6 +30,7 @@ import {
   servicesStatus,
   stopServices,
 } from "../services/index.ts";
+import { isOnPath } from "../services/processes.ts";
 
 const USAGE = `usage: npm run services -- [status|start|stop] [postgres|redis] [--data-root DIR]
 
@@ -109,25 +110,49 @@ const SERVICE_OF: Record<ServiceStatus["name"], ServiceName> = {
 };
 
 async function printStatus({ services, dataRoot }: Invocation): Promise<void> {
-  const statuses = await servicesStatus({ dataRoot });
+  const [statuses, psqlInstalled] = await Promise.all([
+    servicesStatus({ dataRoot }),
+    isOnPath("psql"),
+  ]);
   const chosen = statuses.filter((status) => services.includes(SERVICE_OF[status.name]));
-  console.log(chosen.flatMap(describeService).join("\n"));
+  console.log(chosen.flatMap((status) => describeService(status, psqlInstalled)).join("\n"));
 }
 
-function describeService({ name, variable, override, local }: ServiceStatus): string[] {
+function describeService(status: ServiceStatus, psqlInstalled: boolean): string[] {
+  const { name, variable, override, local } = status;
   const localServer = name === "PostgreSQL" ? "embedded PostgreSQL" : "local redis-server";
   const header = override
     ? `${name}: from ${variable}=${override.url} (${override.answers ? "answers" : `does not answer: ${override.problem}`}); the ${localServer} below is not used`
     : `${name}: from the ${localServer} (${variable} is not set)`;
+  const psql = name === "PostgreSQL" ? psqlLines(status, psqlInstalled) : [];
   return [
     header,
+    ...(override ? psql : []),
     `  running   ${local.running ? "yes" : "no"}`,
     `  url       ${local.url === null ? "- (it has never run)" : local.running ? local.url : `${local.url} (when it runs: it starts again where it was)`}`,
+    ...(override ? [] : psql),
     `  pid       ${local.pid ?? "-"}`,
     `  data dir  ${local.dataDir}`,
     `  log file  ${local.logFile}`,
     "",
   ];
+}
+
+/**
+ * A psql command line to paste, for the server the project uses: the embedded server's URL
+ * holds its password (a public one, for a server that listens on 127.0.0.1 only), and a
+ * server of the user's own is named by the variable, so its password is never printed.
+ */
+function psqlLines({ override, local }: ServiceStatus, psqlInstalled: boolean): string[] {
+  const target = override ? '"$DATABASE_URL"' : local.url;
+  if (target === null) return [];
+  const lines = [`  psql      psql ${target}`];
+  if (!psqlInstalled) {
+    lines.push(
+      "            (psql, PostgreSQL's client, is not on the PATH: `apt-get install postgresql-client`, or `brew install libpq`)",
+    );
+  }
+  return lines;
 }
 
 /**

@@ -59,7 +59,8 @@ const DATABASE = "postgres";
  * `postgresql.conf`, so that this list is the whole truth about how the server runs.
  * - listen on 127.0.0.1 only: nothing on the network can reach this server;
  * - 300 connections: the tests and benchmarks run many workers and pools side by side;
- * - the Unix socket in /tmp, PostgreSQL's usual place (`psql -h /tmp -p 54329 -U postgres`).
+ * - the Unix socket in /tmp, PostgreSQL's usual place (its name holds the port, so servers on
+ *   other ports do not clash there; `npm run services` prints a psql line to connect with).
  *   Inside `.data/` would be tidier, but a socket path is limited to ~104 bytes and a repository
  *   in a deep folder would exceed it.
  * - fsync stays on (the default): benchmarks measure durable commits, as a real queue needs.
