@@ -10,7 +10,7 @@
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { onTestFinished } from "vitest";
 import {
   ensureEmbeddedPostgres,
   stopEmbeddedPostgres,
@@ -32,7 +32,7 @@ export interface PrivatePostgres {
 
 /**
  * Starts a private server in a temporary folder; it is stopped and its folder
- * deleted after the file's tests.
+ * deleted when the test that started it ends.
  */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dataRoot = await mkdtemp(join(tmpdir(), "bjfs-private-pg-"));
@@ -42,7 +42,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await findFreePort();
   const start = async (): Promise<string> => (await ensureEmbeddedPostgres({ dataRoot, port })).url;
   const url = await start();
-  afterAll(async () => {
+  onTestFinished(async () => {
     await stopEmbeddedPostgres({ dataRoot });
     await rm(dataRoot, { recursive: true, force: true });
   });

@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll } from "vitest";
+import { onTestFinished } from "vitest";
 import { findFreePort } from "../../lib/workshop/services/ports.ts";
 import { pingRedis } from "../../lib/workshop/services/redis-probe.ts";
 
@@ -29,7 +29,8 @@ const START_TIMEOUT_MS = 10_000;
 
 /**
  * A private server on a free port. `started: false` leaves it stopped (for a test of a
- * worker that starts before Redis does); either way it is killed after the file's tests.
+ * worker that starts before Redis does); either way it is killed when the test that asked for
+ * it ends.
  */
 export async function privateRedis(options: { started?: boolean } = {}): Promise<PrivateRedis> {
   const port = await findFreePort();
@@ -66,6 +67,6 @@ export async function privateRedis(options: { started?: boolean } = {}): Promise
     },
   };
   if (options.started !== false) await server.start();
-  afterAll(() => server.kill());
+  onTestFinished(() => server.kill());
   return server;
 }
