@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnWorkerProcess } from "../lib/worker-process.ts";
-import { testDatabaseUrl, testRedisUrl } from "./services.ts";
+import { testDatabaseUrl } from "./services.ts";
 import { runStepCommand } from "./support/cli.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
 
@@ -108,7 +108,7 @@ describe("npm run step", () => {
     const worker = spawnWorkerProcess({
       stepId: "01",
       namespace,
-      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },
+      env: { ...process.env, DATABASE_URL: testDatabaseUrl() },
     });
     await worker.waitForLine(/Ctrl-C to stop/);
     worker.child.kill("SIGTERM");

@@ -29,7 +29,7 @@ import { findFreePort } from "../lib/workshop/services/ports.ts";
 import { isOnPath } from "../lib/workshop/services/processes.ts";
 import { ensureRedisServer, stopRedisServer } from "../lib/workshop/services/redis-server.ts";
 import { step as step08 } from "../steps/08-recovery/index.ts";
-import { testDatabaseUrl, testRedisUrl } from "./services.ts";
+import { requireRedisServerProgram, testDatabaseUrl, testRedisUrl } from "./services.ts";
 import { runServicesCommand } from "./support/cli.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
 import { eventually } from "./support/waiting.ts";
@@ -237,6 +237,7 @@ describe("npm run services", () => {
   });
 
   it("stop, then start: the local redis-server comes back where it was", async () => {
+    requireRedisServerProgram();
     const dataRoot = await fs.mkdtemp(path.join(os.tmpdir(), "bjfs-private-redis-"));
     onTestFinished(async () => {
       await stopRedisServer({ dataRoot });

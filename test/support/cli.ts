@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { REPO_ROOT } from "../../lib/paths.ts";
-import { testDatabaseUrl, testRedisUrl } from "../services.ts";
+import { testDatabaseUrl, testRedisUrlIfAny } from "../services.ts";
 
 export interface CommandResult {
   code: number;
@@ -16,12 +16,15 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs `npm run step -- …args` (without npm's own output) and returns its exit code and output. */
+/**
+ * Runs `npm run step -- …args` (without npm's own output) and returns its exit code and output.
+ * A command on step 04 needs Redis: its test asks for it first (`openForTest`, `testRedisUrl`).
+ */
 export function runStepCommand(...args: string[]): Promise<CommandResult> {
   return runScript("lib/workshop/cli/main.ts", args, {
     ...process.env,
     DATABASE_URL: testDatabaseUrl(),
-    REDIS_URL: testRedisUrl(),
+    REDIS_URL: testRedisUrlIfAny(),
   });
 }
 

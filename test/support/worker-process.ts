@@ -7,7 +7,7 @@
 import { onTestFinished } from "vitest";
 import type { StepInstance } from "../../lib/step.ts";
 import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process.ts";
-import { testDatabaseUrl, testRedisUrl } from "../services.ts";
+import { testDatabaseUrl, testRedisUrl, testRedisUrlIfAny } from "../services.ts";
 
 export type { WorkerProcess } from "../../lib/worker-process.ts";
 
@@ -29,7 +29,11 @@ export function spawnWorker(instance: StepInstance, args: readonly string[] = []
     stepId: instance.step.id,
     namespace: instance.namespace,
     args,
-    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },
+    env: {
+      ...process.env,
+      DATABASE_URL: testDatabaseUrl(),
+      REDIS_URL: instance.step.backend === "redis" ? testRedisUrl() : testRedisUrlIfAny(),
+    },
   });
   onTestFinished(async () => {
     const { child } = worker;

@@ -13,7 +13,8 @@ const HOW_TO_GET_POSTGRES = [
   "    DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres",
 ].join("\n");
 
-const HOW_TO_GET_REDIS = [
+/** Every way to get Redis, for the error messages here and the test run's report. */
+export const HOW_TO_GET_REDIS = [
   "Three ways to get Redis:",
   "  - set REDIS_URL to a Redis server you run, e.g. REDIS_URL=redis://127.0.0.1:6379;",
   "  - install `redis-server` so it is on the PATH (Debian/Ubuntu: `apt-get install redis-server`,",
@@ -43,6 +44,17 @@ export class RedisUnavailableError extends Error {
   override name = "RedisUnavailableError";
   constructor(reason: string, options?: ErrorOptions) {
     super(`${reason}\n${HOW_TO_GET_REDIS}`, options);
+  }
+}
+
+/**
+ * No Redis server can be started here because there is no `redis-server` program: the one
+ * reason a Redis can be missing that is not a failure, on a machine with only Node.js.
+ */
+export class RedisServerNotInstalledError extends RedisUnavailableError {
+  override name = "RedisServerNotInstalledError";
+  constructor() {
+    super("There is no `redis-server` on the PATH to run a local Redis with.");
   }
 }
 

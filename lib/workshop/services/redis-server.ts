@@ -24,7 +24,12 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reasonOf } from "../../reason-of.ts";
-import { RedisUnavailableError, rememberedPortTaken, ServiceStopError } from "./errors.ts";
+import {
+  RedisServerNotInstalledError,
+  RedisUnavailableError,
+  rememberedPortTaken,
+  ServiceStopError,
+} from "./errors.ts";
 import {
   defaultDataRoot,
   type EnsuredLocalServer,
@@ -251,15 +256,13 @@ async function startServer(
   return port;
 }
 
-/** Throws {@link RedisUnavailableError} if there is no `redis-server` on the PATH. */
+/** Throws {@link RedisServerNotInstalledError} if there is no `redis-server` on the PATH. */
 async function checkRedisServerInstalled(): Promise<void> {
   try {
     await runProgram("redis-server", ["--version"], { timeoutMs: 5000 });
   } catch (error) {
     if (isErrnoException(error) && error.code === "ENOENT") {
-      throw new RedisUnavailableError(
-        "There is no `redis-server` on the PATH to run a local Redis with.",
-      );
+      throw new RedisServerNotInstalledError();
     }
     throw error;
   }
