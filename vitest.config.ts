@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     globalSetup: ["test/global-setup.ts"],
     include: ["test/**/*.test.ts", "steps/**/*.test.ts"],
+    // The default report, then the Redis tests that did not run (in a run without Redis), if any.
+    reporters: ["default", "./test/support/redis-report.ts"],
     // Test files run in parallel, each in its own schema / key prefix. The
     // machine has 2 cores; more workers than that only adds contention.
     maxWorkers: 2,

@@ -15,7 +15,7 @@ import { spawnWorkerProcess } from "../lib/worker-process.ts";
 import { integerFlag, parseFlags } from "../lib/workshop/cli/parse.ts";
 import { parseDuration, parseTime } from "../lib/workshop/cli/when.ts";
 import { step as step07 } from "../steps/07-retries-priorities/index.ts";
-import { testDatabaseUrl, testRedisUrl } from "./services.ts";
+import { testDatabaseUrl } from "./services.ts";
 import { runStepCommand } from "./support/cli.ts";
 import { enqueueAndWait } from "./support/enqueue-and-wait.ts";
 import { startPrivatePostgres } from "./support/private-postgres.ts";
@@ -318,7 +318,7 @@ describe("npm run step", () => {
     const worker = spawnWorkerProcess({
       stepId: "01",
       namespace,
-      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl() },
+      env: { ...process.env, DATABASE_URL: testDatabaseUrl() },
     });
     await worker.waitForLine(/Ctrl-C to stop/);
     worker.child.kill("SIGTERM");

@@ -13,6 +13,12 @@
  * Each choice is made per service: REDIS_URL set and DATABASE_URL not gives your Redis and a
  * PostgreSQL from Docker (or the embedded one).
  *
+ * PostgreSQL is always there (the embedded one ships with `npm install`); Redis may not be. On a
+ * machine with only Node.js — no REDIS_URL, no Docker, no `redis-server` — the run goes on
+ * without it: every test that asks for Redis is skipped (see `test/services.ts`), and the run
+ * ends by naming them and the three ways to get Redis (`test/support/redis-report.ts`). Under
+ * `CI=true` or `REQUIRE_REDIS=1` those tests fail instead: CI must run them all.
+ *
  * @module
  */
 import type { TestProject } from "vitest/node";
@@ -24,9 +30,11 @@ import {
 } from "../lib/workshop/services/embedded-postgres.ts";
 import {
   PostgresUnavailableError,
+  RedisServerNotInstalledError,
   RedisUnavailableError,
 } from "../lib/workshop/services/errors.ts";
 import { pingPostgres } from "../lib/workshop/services/postgres-probe.ts";
+import { isOnPath } from "../lib/workshop/services/processes.ts";
 import { pingRedis } from "../lib/workshop/services/redis-probe.ts";
 import { ensureRedisServer, stopRedisServer } from "../lib/workshop/services/redis-server.ts";
 import { withTimeout } from "../lib/workshop/services/with-timeout.ts";
@@ -34,13 +42,19 @@ import { withTimeout } from "../lib/workshop/services/with-timeout.ts";
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
-    redisUrl: string;
+    /** `null`: this run has no Redis. */
+    redisUrl: string | null;
+    /** Whether a test that needs a missing Redis fails (CI) rather than being skipped. */
+    redisRequired: boolean;
+    /** Whether `redis-server` is on the PATH, for tests that start a private one. */
+    redisServerProgram: boolean;
   }
 }
 
 /** A server for this test run: where it is, what to call it, and how to clean up after it. */
-interface TestServer {
-  url: string;
+interface TestServer<Url = string> {
+  /** For Redis, `null` when this run has none. */
+  url: Url;
   /** For the one line that says which servers the tests use. */
   description: string;
   stop: () => Promise<void>;
@@ -80,9 +94,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
         : localRedisServer(),
   );
 
+  const redisRequired = isRequired(process.env.CI) || isRequired(process.env.REQUIRE_REDIS);
   project.provide("databaseUrl", postgres.url);
   project.provide("redisUrl", redis.url);
+  project.provide("redisRequired", redisRequired);
+  project.provide("redisServerProgram", await isOnPath("redis-server"));
   console.log(`Tests use PostgreSQL: ${postgres.description}; Redis: ${redis.description}.`);
+  if (redis.url === null) {
+    console.log(
+      redisRequired
+        ? "The tests that need Redis will fail: CI=true or REQUIRE_REDIS=1 says every test must run."
+        : "The tests that need Redis will be skipped, and named at the end.",
+    );
+  }
 
   return async () => {
     await Promise.all([postgres.stop(), redis.stop()]);
@@ -170,8 +194,20 @@ async function embeddedPostgres(): Promise<TestServer> {
   };
 }
 
-async function localRedisServer(): Promise<TestServer> {
-  const { url, startedNow } = await ensureRedisServer({ onProgress });
+/** The local redis-server; none (not an error) when there is no `redis-server` to start. */
+async function localRedisServer(): Promise<TestServer<string | null>> {
+  let started: Awaited<ReturnType<typeof ensureRedisServer>>;
+  try {
+    started = await ensureRedisServer({ onProgress });
+  } catch (error) {
+    if (!(error instanceof RedisServerNotInstalledError)) throw error;
+    return {
+      url: null,
+      description: "none (no REDIS_URL, no Docker, no redis-server on the PATH)",
+      stop: async () => {},
+    };
+  }
+  const { url, startedNow } = started;
   return {
     url,
     description: `the local redis-server at ${url}${startedNow ? "" : ", already running"}`,
@@ -181,11 +217,16 @@ async function localRedisServer(): Promise<TestServer> {
   };
 }
 
+/** `CI=true`, `REQUIRE_REDIS=1` and the like. */
+function isRequired(value: string | undefined): boolean {
+  return value !== undefined && ["1", "true", "yes"].includes(value.toLowerCase());
+}
+
 /** Waits for both starts; when one fails, stops the one that started, then throws. */
 async function startBoth(
   postgresStart: Promise<TestServer>,
-  redisStart: Promise<TestServer>,
-): Promise<{ postgres: TestServer; redis: TestServer }> {
+  redisStart: Promise<TestServer<string | null>>,
+): Promise<{ postgres: TestServer; redis: TestServer<string | null> }> {
   const [postgres, redis] = await Promise.allSettled([postgresStart, redisStart]);
   if (postgres.status === "fulfilled" && redis.status === "fulfilled") {
     return { postgres: postgres.value, redis: redis.value };

@@ -5,14 +5,16 @@
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { REPO_ROOT } from "../lib/paths.ts";
+import { spawnWorkerProcess } from "../lib/worker-process.ts";
 import {
   embeddedPostgresStatus,
   stopEmbeddedPostgres,
@@ -24,7 +26,13 @@ import {
   redisUrl,
 } from "../lib/workshop/services/index.ts";
 import { findFreePort } from "../lib/workshop/services/ports.ts";
-import { testDatabaseUrl, testRedisUrl } from "./services.ts";
+import { isOnPath } from "../lib/workshop/services/processes.ts";
+import { ensureRedisServer, stopRedisServer } from "../lib/workshop/services/redis-server.ts";
+import { step as step08 } from "../steps/08-recovery/index.ts";
+import { requireRedisServerProgram, testDatabaseUrl, testRedisUrl } from "./services.ts";
+import { runServicesCommand } from "./support/cli.ts";
+import { startPrivatePostgres } from "./support/private-postgres.ts";
+import { eventually } from "./support/waiting.ts";
 
 const runFile = promisify(execFile);
 
@@ -126,6 +134,122 @@ describe("redisUrl()", () => {
     expect(message).toContain("REDIS_URL");
     expect(message).toContain("redis-server");
     expect(message).toContain("docker compose up -d redis");
+  });
+});
+
+describe("npm run services", () => {
+  it("stop, then start, under a busy worker: PostgreSQL comes back where it was, and every job finishes", async () => {
+    // A private server on a port of its own, as a second clone gets when the default is taken.
+    const server = await startPrivatePostgres();
+    const JOBS = 1_000;
+    const instance = await step08.open({
+      databaseUrl: server.url,
+      namespace: "t08_services_restart",
+    });
+    onTestFinished(() => instance.close());
+    await instance.enqueueMany(
+      Array.from({ length: JOBS }, () => ({ name: "Sleep", args: { ms: 10 } })),
+    );
+    const worker = spawnWorkerProcess({
+      stepId: step08.id,
+      namespace: instance.namespace,
+      // A threshold well above a restart's few seconds: nobody is taken for dead.
+      args: ["--concurrency", "4", "--alive-threshold", "30000"],
+      env: { ...process.env, DATABASE_URL: server.url },
+    });
+    try {
+      await eventually(
+        async () => ((await instance.counts()).finished ?? 0) >= JOBS / 5,
+        "a fifth of the jobs to finish",
+        30_000,
+      );
+      const stopped = await runServicesCommand(server.dataRoot, "stop", "postgres");
+      expect(stopped).toMatchObject({ code: 0, stdout: "PostgreSQL: stopped\n" });
+      const started = await runServicesCommand(server.dataRoot, "start", "postgres");
+      expect(started.code, started.stderr).toBe(0);
+      // It says where it is: where it was.
+      expect(started.stdout).toContain(`url       ${server.url}`);
+      await eventually(
+        async () => {
+          // The test's own pool meets the restart too: a failed look is "not yet".
+          const counts = await instance.counts().catch(() => undefined);
+          return counts?.finished === JOBS;
+        },
+        "every job to finish after the restart",
+        45_000,
+      );
+    } finally {
+      worker.child.kill("SIGTERM");
+    }
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(await instance.counts()).toEqual({
+      ready: 0,
+      scheduled: 0,
+      claimed: 0,
+      finished: JOBS,
+      failed: 0,
+    });
+    expect(await instance.processes?.()).toEqual([]);
+  }, 120_000);
+
+  it("refuses to start PostgreSQL anywhere else when another program took its port, and says what to do", async () => {
+    const server = await startPrivatePostgres();
+    const port = Number(new URL(server.url).port);
+    await server.stop();
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+    try {
+      const started = await runServicesCommand(server.dataRoot, "start", "postgres");
+      expect(started.code).toBe(1);
+      expect(started.stderr).toContain(`cannot start on port ${port}, where it ran before`);
+      expect(started.stderr).toContain(path.join(server.dataRoot, "postgres", "port"));
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    await server.start(); // and with its port free again, it comes back there
+  }, 60_000);
+
+  it("prints a psql line to paste for the embedded PostgreSQL, password included, or how to get psql", async () => {
+    const server = await startPrivatePostgres();
+    const status = await runServicesCommand(server.dataRoot, "status", "postgres");
+    expect(status.code, status.stderr).toBe(0);
+    const line = /^ {2}psql {6}(psql \S+)$/m.exec(status.stdout)?.[1];
+    expect(line).toBe(`psql ${server.url}`);
+    if (await isOnPath("psql")) {
+      // Pasted as it is, it reaches this server.
+      const { stdout } = await runFile("psql", [server.url, "-Atc", "select 1"]);
+      expect(stdout.trim()).toBe("1");
+    } else {
+      expect(status.stdout).toContain("apt-get install postgresql-client");
+    }
+  }, 60_000);
+
+  it("no lesson sends psql to a hard-coded port (someone else's server, when that port is taken)", async () => {
+    const stepsDir = path.join(REPO_ROOT, "steps");
+    for (const step of await fs.readdir(stepsDir)) {
+      const lesson = await fs
+        .readFile(path.join(stepsDir, step, "README.md"), "utf8")
+        .catch(() => "");
+      expect(lesson, `steps/${step}/README.md`).not.toMatch(/psql[^`]*-p\s*\d+/);
+      if (lesson.includes("psql"))
+        expect(lesson, `steps/${step}/README.md`).toContain("npm run services");
+    }
+  });
+
+  it("stop, then start: the local redis-server comes back where it was", async () => {
+    requireRedisServerProgram();
+    const dataRoot = await fs.mkdtemp(path.join(os.tmpdir(), "bjfs-private-redis-"));
+    onTestFinished(async () => {
+      await stopRedisServer({ dataRoot });
+      await fs.rm(dataRoot, { recursive: true, force: true });
+    });
+    // Its first start on a port of its own, as a second clone gets when the default is taken.
+    const { url } = await ensureRedisServer({ dataRoot, port: await findFreePort() });
+    const stopped = await runServicesCommand(dataRoot, "stop", "redis");
+    expect(stopped).toMatchObject({ code: 0, stdout: "Redis:      stopped\n" });
+    const again = await runServicesCommand(dataRoot, "start", "redis");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`url       ${url}`);
   });
 });
 

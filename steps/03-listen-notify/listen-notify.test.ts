@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import { RunTracker } from "../../lib/workshop/bench/run-tracker.ts";
@@ -43,7 +43,7 @@ describe("step 03 — listen/notify", () => {
     // A listener of our own on the step's channel records every notification.
     const spy = new pg.Client({ connectionString: testDatabaseUrl() });
     await spy.connect();
-    afterAll(() => spy.end());
+    onTestFinished(() => spy.end());
     const heard: string[] = [];
     spy.on("notification", (message) => heard.push(message.channel));
     await spy.query(`LISTEN "${instance.namespace}"`);
@@ -144,7 +144,7 @@ describe("step 03 — a PostgreSQL restart mid-run", () => {
       databaseUrl: server.url,
       namespace: `t03_restart_${randomBytes(3).toString("hex")}`,
     });
-    afterAll(() => instance.close());
+    onTestFinished(() => instance.close());
     const release = gate();
     let slowRuns = 0;
     const { registry: recording } = recordingJobs();

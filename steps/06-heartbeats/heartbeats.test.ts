@@ -6,7 +6,7 @@
  * demonstrated there too, worker-crash.test.ts.)
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { ProcessReport, StepInstance } from "../../lib/step.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { startPrivatePostgres } from "../../test/support/private-postgres.ts";
@@ -178,7 +178,7 @@ describe("step 06 — a PostgreSQL restart", () => {
       databaseUrl: server.url,
       namespace: `t06_restart_${randomBytes(3).toString("hex")}`,
     });
-    afterAll(() => instance.close());
+    onTestFinished(() => instance.close());
     const { registry } = recordingJobs();
     const worker = instance.startWorker({
       registry,

@@ -126,11 +126,15 @@ export function startClaimingWorker(
    * parent process changed: the supervisor was killed and the worker was
    * handed to init). Solid Queue's workers do the same. It stops the way a
    * SIGTERM would stop it — finish the running jobs, deregister — by sending
-   * itself one, so the worker command's usual shutdown runs.
+   * itself one, so the worker command's usual shutdown runs. Only one: the
+   * heartbeat goes on while the jobs finish, and a second SIGTERM means "exit
+   * at once" — mid-job, still holding the claims.
    */
   const parentAtStart = process.ppid;
+  let toldToStop = false;
   function checkOnSupervisor(): void {
-    if (options.supervisorId === undefined || process.ppid === parentAtStart) return;
+    if (options.supervisorId === undefined || toldToStop || process.ppid === parentAtStart) return;
+    toldToStop = true;
     events.emit("workerError", {
       workerId: id,
       error: `Supervisor ${options.supervisorId} (pid ${parentAtStart}) is gone: stopping.`,

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { JobTimeoutError } from "../../lib/jobs/errors.ts";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
@@ -26,7 +26,7 @@ function database(instance: StepInstance): Database {
 /** A second pool on the same schema: another process's dispatcher, as far as PostgreSQL can tell. */
 function anotherPool(instance: StepInstance): Database {
   const other = new Database({ url: testDatabaseUrl(), schema: instance.namespace, poolSize: 2 });
-  afterAll(() => other.close());
+  onTestFinished(() => other.close());
   return other;
 }
 

@@ -3,7 +3,7 @@
  * under load, the PostgreSQL server restarted under load, and SIGTERM
  * while jobs run. Each test ends by accounting for every job.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { StepInstance } from "../../lib/step.ts";
 import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process.ts";
 import { openForTest } from "../../test/support/open.ts";
@@ -117,7 +117,7 @@ describe("step 08 — chaos", () => {
       databaseUrl: server.url,
       namespace: `t08_restart_${process.pid}`,
     });
-    afterAll(() => instance.close());
+    onTestFinished(() => instance.close());
     await instance.enqueueMany(
       Array.from({ length: JOBS }, () => ({ name: "Sleep", args: { ms: 10 } })),
     );

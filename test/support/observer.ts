@@ -9,7 +9,7 @@
  * @module
  */
 import pg from "pg";
-import { afterAll } from "vitest";
+import { onTestFinished } from "vitest";
 import { testDatabaseUrl } from "../services.ts";
 
 /** One row of `pg_stat_activity` for a connection of the step. */
@@ -33,12 +33,12 @@ export interface Observer {
   query<Row extends object>(text: string, values?: unknown[]): Promise<Row[]>;
 }
 
-/** Opens an observer on the test server (or `url`); closed after the file's tests. */
+/** Opens an observer on the test server (or `url`); closed when the test that opened it ends. */
 export async function openObserver(url = testDatabaseUrl()): Promise<Observer> {
   const client = new pg.Client({ connectionString: url, application_name: "test-observer" });
   client.on("error", () => {}); // a server restart in the test: the next query says so
   await client.connect();
-  afterAll(async () => {
+  onTestFinished(async () => {
     await client.end().catch(() => {});
   });
   const query = async <Row extends object>(text: string, values?: unknown[]) =>

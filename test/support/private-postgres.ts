@@ -3,14 +3,14 @@
  * own data directory in a temporary folder, its own port. The shared server
  * (the one every other test file and terminal uses) is never touched.
  *
- * The first start runs initdb (~5 s), so use one per test file, not per test.
+ * The first start runs initdb (~5 s): start one only in a test that needs to stop or restart it.
  *
  * @module
  */
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { onTestFinished } from "vitest";
 import {
   ensureEmbeddedPostgres,
   stopEmbeddedPostgres,
@@ -20,6 +20,8 @@ import { findFreePort } from "../../lib/workshop/services/ports.ts";
 export interface PrivatePostgres {
   /** Its URL; the same after every {@link PrivatePostgres.restart}. */
   readonly url: string;
+  /** The folder of its files, for `npm run services -- … --data-root`. */
+  readonly dataRoot: string;
   /** Stops the server (`pg_ctl stop -m fast`: sessions are cut, open transactions roll back). */
   stop(): Promise<void>;
   /** Starts it again on the same port (after {@link PrivatePostgres.stop}). */
@@ -30,32 +32,28 @@ export interface PrivatePostgres {
 
 /**
  * Starts a private server in a temporary folder; it is stopped and its folder
- * deleted after the file's tests.
+ * deleted when the test that started it ends.
  */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dataRoot = await mkdtemp(join(tmpdir(), "bjfs-private-pg-"));
   // mkdtemp makes the folder 0700. Run as root, the server runs as the
   // system user "postgres", which must be able to reach its data directory.
   await chmod(dataRoot, 0o755);
-  const port = await findFreePort();
-  const start = async (): Promise<string> => (await ensureEmbeddedPostgres({ dataRoot, port })).url;
-  const url = await start();
-  afterAll(async () => {
+  onTestFinished(async () => {
     await stopEmbeddedPostgres({ dataRoot });
     await rm(dataRoot, { recursive: true, force: true });
   });
+  // A port of its own for its first start; every later start comes back to it (or fails,
+  // saying so, if another program took it meanwhile).
+  const firstStart = await ensureEmbeddedPostgres({ dataRoot, port: await findFreePort() });
   const server: PrivatePostgres = {
-    url,
+    url: firstStart.url,
+    dataRoot,
     async stop() {
       await stopEmbeddedPostgres({ dataRoot });
     },
     async start() {
-      const restartedAt = await start();
-      if (restartedAt !== url) {
-        throw new Error(
-          `The private PostgreSQL came back at ${restartedAt}, not ${url}: its port was taken while it was stopped. Run the test again.`,
-        );
-      }
+      await ensureEmbeddedPostgres({ dataRoot });
     },
     async restart() {
       await server.stop();

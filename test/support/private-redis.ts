@@ -12,9 +12,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll } from "vitest";
+import { onTestFinished } from "vitest";
 import { findFreePort } from "../../lib/workshop/services/ports.ts";
 import { pingRedis } from "../../lib/workshop/services/redis-probe.ts";
+import { requireRedisServerProgram } from "../services.ts";
 
 export interface PrivateRedis {
   /** Its URL; the same after every {@link PrivateRedis.start}. */
@@ -28,10 +29,12 @@ export interface PrivateRedis {
 const START_TIMEOUT_MS = 10_000;
 
 /**
- * A private server on a free port. `started: false` leaves it stopped (for a test of a
- * worker that starts before Redis does); either way it is killed after the file's tests.
+ * A private server on a free port, from the `redis-server` on the PATH. `started: false` leaves it stopped (for a test of a
+ * worker that starts before Redis does); either way it is killed when the test that asked for
+ * it ends.
  */
 export async function privateRedis(options: { started?: boolean } = {}): Promise<PrivateRedis> {
+  requireRedisServerProgram(); // without one, the test is skipped (it fails in CI)
   const port = await findFreePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -66,6 +69,6 @@ export async function privateRedis(options: { started?: boolean } = {}): Promise
     },
   };
   if (options.started !== false) await server.start();
-  afterAll(() => server.kill());
+  onTestFinished(() => server.kill());
   return server;
 }

@@ -10,3 +10,23 @@ export function clock(at: number): string {
   const pad = (n: number, width = 2) => String(n).padStart(width, "0");
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
 }
+
+/**
+ * Keeps this process running when its output goes away. A worker's stdout and stderr are
+ * often pipes to another process — its supervisor, `tee`, a test — and when that reader dies
+ * every write fails with EPIPE. Node reports a failed write as an 'error' event on
+ * `process.stdout` / `process.stderr`, and an 'error' event nobody listens to ends the process
+ * with exit code 1. So a worker whose supervisor was SIGKILLed died at its next log line,
+ * still holding its claims, instead of stopping as it meant to.
+ *
+ * A line that cannot be written is dropped, and the process goes on: its output is a courtesy
+ * to whoever watches, its work is in the database. Every write error is dropped, not only
+ * EPIPE (a closed terminal gives EIO): there is nowhere left to report it.
+ * Rejected: exiting on EPIPE, as `yes | head` makes `yes` do — right for a filter, whose only
+ * work is its output, wrong for a worker whose jobs must be finished or handed back first.
+ */
+export function surviveLostOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", () => {});
+  }
+}

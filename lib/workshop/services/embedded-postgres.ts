@@ -16,6 +16,8 @@
  * - `data/`: the data directory (PGDATA). Its `postmaster.pid` is where other processes find
  *   the server: PostgreSQL writes its pid, port and state there ("ready"), and removes the
  *   file when it stops. We keep no record of our own that could go stale.
+ * - `port`: the port it started on the first time, and starts on every time after that, so
+ *   that a URL once printed stays true (PostgreSQL's own record of it goes with the server).
  * - `postgres.log`: the server's log; read it when the server does not start.
  * - `start.lock`: held while one process initialises, starts or stops the server.
  *
@@ -24,7 +26,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { reasonOf } from "../../reason-of.ts";
-import { PostgresUnavailableError, ServiceStopError } from "./errors.ts";
+import { PostgresUnavailableError, rememberedPortTaken, ServiceStopError } from "./errors.ts";
 import {
   defaultDataRoot,
   type EnsuredLocalServer,
@@ -32,7 +34,7 @@ import {
   type LocalServerOptions,
   type LocalServerStatus,
 } from "./local-server.ts";
-import { choosePort } from "./ports.ts";
+import { portToStartOn, readRememberedPort, rememberPort } from "./ports.ts";
 import {
   describeFailure,
   isErrnoException,
@@ -57,7 +59,8 @@ const DATABASE = "postgres";
  * `postgresql.conf`, so that this list is the whole truth about how the server runs.
  * - listen on 127.0.0.1 only: nothing on the network can reach this server;
  * - 300 connections: the tests and benchmarks run many workers and pools side by side;
- * - the Unix socket in /tmp, PostgreSQL's usual place (`psql -h /tmp -p 54329 -U postgres`).
+ * - the Unix socket in /tmp, PostgreSQL's usual place (its name holds the port, so servers on
+ *   other ports do not clash there; `npm run services` prints a psql line to connect with).
  *   Inside `.data/` would be tidier, but a socket path is limited to ~104 bytes and a repository
  *   in a deep folder would exceed it.
  * - fsync stays on (the default): benchmarks measure durable commits, as a real queue needs.
@@ -84,6 +87,7 @@ interface PostgresFiles {
   logFile: string;
   lockFile: string;
   passwordFile: string;
+  portFile: string;
 }
 
 function postgresFiles(dataRoot = defaultDataRoot): PostgresFiles {
@@ -95,6 +99,7 @@ function postgresFiles(dataRoot = defaultDataRoot): PostgresFiles {
     logFile: path.join(root, "postgres.log"),
     lockFile: path.join(root, "start.lock"),
     passwordFile: path.join(root, "initdb-password"),
+    portFile: path.join(root, "port"),
   };
 }
 
@@ -105,9 +110,8 @@ export function postgresUrl(port: number): string {
 /** {@link LocalServerOptions}, and the port for a server that must keep its URL. */
 export interface EmbeddedPostgresOptions extends LocalServerOptions {
   /**
-   * The port to start on instead of {@link DEFAULT_POSTGRES_PORT}. A test that stops and
-   * starts a private server passes the port it had, so clients reconnect to the same URL.
-   * (If it is taken meanwhile, a free one is chosen, as for the default; compare the URL.)
+   * The port for the server's first start instead of {@link DEFAULT_POSTGRES_PORT} (if it is
+   * taken, a free one). Every later start uses the port of the first, whatever this says.
    */
   port?: number;
 }
@@ -159,9 +163,10 @@ export async function embeddedPostgresStatus(
 ): Promise<LocalServerStatus> {
   const files = postgresFiles(options.dataRoot);
   const running = await readRunningServer(files);
+  const port = running?.port ?? (await readRememberedPort(files.portFile));
   return {
     running: running !== null,
-    url: running ? postgresUrl(running.port) : null,
+    url: port === null ? null : postgresUrl(port),
     pid: running?.pid ?? null,
     dataDir: files.dataDir,
     logFile: files.logFile,
@@ -178,7 +183,11 @@ export async function stopEmbeddedPostgres(
   const files = postgresFiles(options.dataRoot);
   if ((await readRunningServer(files)) === null) return false;
   return withStartLock(files.lockFile, { timeoutMs: LOCK_TIMEOUT_MS }, async () => {
-    if ((await readRunningServer(files)) === null) return false;
+    const running = await readRunningServer(files);
+    if (running === null) return false;
+    // Written at every start already; again here for a server started some other way (by
+    // hand, or before ports were remembered), so that it too comes back where it was.
+    await rememberPort(files.portFile, running.port);
     const binaries = await loadBinaries();
     const runAs = await serverAccount(() => {});
     const args = ["stop", "--wait", `--timeout=${PG_CTL_WAIT_SECONDS}`, "--mode=fast"];
@@ -381,16 +390,28 @@ async function initialiseDataDirectory(
   await fs.rename(files.unfinishedDataDir, files.dataDir);
 }
 
-/** `pg_ctl start --wait` returns once the server accepts connections. Resolves to its port. */
+/**
+ * `pg_ctl start --wait` returns once the server accepts connections. Resolves to its port: the
+ * one it had before, or on the first start `firstPort` (if free).
+ */
 async function startServer(
   files: PostgresFiles,
   binaries: PostgresBinaries,
   runAs: RunAs | undefined,
   progress: (message: string) => void,
-  preferredPort = DEFAULT_POSTGRES_PORT,
+  firstPort = DEFAULT_POSTGRES_PORT,
 ): Promise<number> {
-  const { port, preferredWasBusy } = await choosePort(preferredPort);
-  const busyNote = preferredWasBusy ? ` (${preferredPort} is taken by another program)` : "";
+  const chosen = await portToStartOn(files.portFile, firstPort);
+  const { port } = chosen;
+  if (chosen.kind === "remembered-but-taken") {
+    throw new PostgresUnavailableError(
+      rememberedPortTaken("embedded PostgreSQL", port, files.portFile),
+    );
+  }
+  const busyNote =
+    chosen.kind === "first" && chosen.preferredWasBusy
+      ? ` (${firstPort} is taken by another program)`
+      : "";
   progress(`starting PostgreSQL on port ${port}${busyNote}…`);
   const result = await runProgram(
     binaries.pg_ctl,
@@ -409,6 +430,7 @@ async function startServer(
       `The embedded PostgreSQL did not start: ${describeFailure("pg_ctl start", result)}\nThe end of its log (${files.logFile}):\n${await endOfLog(files.logFile)}`,
     );
   }
+  await rememberPort(files.portFile, port);
   return port;
 }
 

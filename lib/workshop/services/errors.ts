@@ -13,13 +13,23 @@ const HOW_TO_GET_POSTGRES = [
   "    DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres",
 ].join("\n");
 
-const HOW_TO_GET_REDIS = [
+/** Every way to get Redis, for the error messages here and the test run's report. */
+export const HOW_TO_GET_REDIS = [
   "Three ways to get Redis:",
   "  - set REDIS_URL to a Redis server you run, e.g. REDIS_URL=redis://127.0.0.1:6379;",
   "  - install `redis-server` so it is on the PATH (Debian/Ubuntu: `apt-get install redis-server`,",
   "    macOS: `brew install redis`); the project then starts its own in .data/redis;",
   "  - with Docker: `docker compose up -d redis`, then REDIS_URL=redis://127.0.0.1:6379",
 ].join("\n");
+
+/**
+ * The first sentences of the error when a local server cannot start where it ran before. Not
+ * an error class of its own: it is one reason among others why PostgreSQL or Redis is
+ * unavailable, and each of those errors adds the ways to get that server.
+ */
+export function rememberedPortTaken(server: string, port: number, portFile: string): string {
+  return `The ${server} cannot start on port ${port}, where it ran before and where running workers and terminals look for it: another program listens there now. Stop that program and try again; or, to move the server, delete ${portFile}: it then starts on a free port, and what runs must be restarted to find it.`;
+}
 
 /** The project could not get a PostgreSQL server: the embedded one cannot run here, or failed. */
 export class PostgresUnavailableError extends Error {
@@ -34,6 +44,17 @@ export class RedisUnavailableError extends Error {
   override name = "RedisUnavailableError";
   constructor(reason: string, options?: ErrorOptions) {
     super(`${reason}\n${HOW_TO_GET_REDIS}`, options);
+  }
+}
+
+/**
+ * No Redis server can be started here because there is no `redis-server` program: the one
+ * reason a Redis can be missing that is not a failure, on a machine with only Node.js.
+ */
+export class RedisServerNotInstalledError extends RedisUnavailableError {
+  override name = "RedisServerNotInstalledError";
+  constructor() {
+    super("There is no `redis-server` on the PATH to run a local Redis with.");
   }
 }
 

@@ -31,7 +31,11 @@ export { PostgresUnavailableError, RedisUnavailableError } from "./errors.ts";
 /** How long a server named by DATABASE_URL / REDIS_URL gets to answer before we give up. */
 const OVERRIDE_ANSWER_TIMEOUT_MS = 3000;
 
-export type ServiceOptions = Pick<LocalServerOptions, "onProgress">;
+export type ServiceOptions = Pick<LocalServerOptions, "onProgress" | "dataRoot">;
+
+/** The two services, as the command line names them. */
+export const SERVICE_NAMES = ["postgres", "redis"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /**
  * `DATABASE_URL` if set, once it has answered `select 1`; else the shared embedded PostgreSQL
@@ -93,12 +97,14 @@ export interface ServiceStatus {
 }
 
 /** What each service resolves to right now. Starts nothing. */
-export async function servicesStatus(): Promise<ServiceStatus[]> {
+export async function servicesStatus(
+  options: Pick<LocalServerOptions, "dataRoot"> = {},
+): Promise<ServiceStatus[]> {
   const [postgresOverride, redisOverride, postgresLocal, redisLocal] = await Promise.all([
     overrideStatus("DATABASE_URL", pingPostgres),
     overrideStatus("REDIS_URL", pingRedis),
-    embeddedPostgresStatus(),
-    redisServerStatus(),
+    embeddedPostgresStatus(options),
+    redisServerStatus(options),
   ]);
   return [
     {
@@ -111,10 +117,17 @@ export async function servicesStatus(): Promise<ServiceStatus[]> {
   ];
 }
 
-/** Stops the local servers (never a server named by an environment variable). */
-export async function stopServices(): Promise<{ postgres: boolean; redis: boolean }> {
-  const [postgres, redis] = await Promise.all([stopEmbeddedPostgres(), stopRedisServer()]);
-  return { postgres, redis };
+/**
+ * Stops the local servers named in `services` (never a server named by an environment
+ * variable). Resolves, for each, whether it was running.
+ */
+export async function stopServices(
+  services: readonly ServiceName[],
+  options: Pick<LocalServerOptions, "dataRoot"> = {},
+): Promise<Partial<Record<ServiceName, boolean>>> {
+  const stop = { postgres: stopEmbeddedPostgres, redis: stopRedisServer };
+  const stopped = await Promise.all(services.map((service) => stop[service](options)));
+  return Object.fromEntries(services.map((service, i) => [service, stopped[i]]));
 }
 
 async function overrideStatus(

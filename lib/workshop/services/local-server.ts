@@ -33,7 +33,10 @@ export interface EnsuredLocalServer {
 
 export interface LocalServerStatus {
   running: boolean;
-  /** How to connect, while it is running. */
+  /**
+   * How to connect: where it runs, or, while it is stopped, where it starts again (the port it
+   * had). `null` before its first start.
+   */
   url: string | null;
   pid: number | null;
   dataDir: string;

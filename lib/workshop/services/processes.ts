@@ -5,6 +5,9 @@
  * @module
  */
 import { spawn } from "node:child_process";
+import { constants as fsConstants } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
 
 /** Another system user to run a program as (PostgreSQL refuses to run as root). */
 export interface RunAs {
@@ -95,4 +98,18 @@ export function isProcessAlive(pid: number): boolean {
 
 export function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && "code" in error;
+}
+
+/** Whether `program` is an executable file in one of the PATH's folders (as a shell would find it). */
+export async function isOnPath(program: string): Promise<boolean> {
+  const folders = (process.env.PATH ?? "").split(path.delimiter).filter((folder) => folder !== "");
+  for (const folder of folders) {
+    try {
+      await fs.access(path.join(folder, program), fsConstants.X_OK);
+      return true;
+    } catch {
+      // not in this folder
+    }
+  }
+  return false;
 }

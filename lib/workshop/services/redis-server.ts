@@ -9,8 +9,9 @@
  *
  * Files, in `<repo>/.data/redis/`:
  * - `redis-server.pid`: written by Redis once it listens, removed when it stops;
- * - `port`: the port we started it on. Redis has no file that records its port, unlike
- *   PostgreSQL's `postmaster.pid`, so we write this one;
+ * - `port`: the port it started on the first time, and starts on every time after that, so
+ *   that a URL once printed stays true. (Redis has no file that records its port, unlike
+ *   PostgreSQL's `postmaster.pid`: this one also says where the running server is.)
  * - `redis-server.log`, and `start.lock` held while one process starts or stops it.
  *
  * Nothing is persisted (`--save ""`, `--appendonly no`): the data is a development queue,
@@ -23,7 +24,12 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reasonOf } from "../../reason-of.ts";
-import { RedisUnavailableError, ServiceStopError } from "./errors.ts";
+import {
+  RedisServerNotInstalledError,
+  RedisUnavailableError,
+  rememberedPortTaken,
+  ServiceStopError,
+} from "./errors.ts";
 import {
   defaultDataRoot,
   type EnsuredLocalServer,
@@ -31,7 +37,7 @@ import {
   type LocalServerOptions,
   type LocalServerStatus,
 } from "./local-server.ts";
-import { choosePort } from "./ports.ts";
+import { portToStartOn, readRememberedPort, rememberPort } from "./ports.ts";
 import {
   describeFailure,
   isErrnoException,
@@ -73,13 +79,22 @@ export function localRedisUrl(port: number): string {
   return `redis://127.0.0.1:${port}`;
 }
 
+/** {@link LocalServerOptions}, and the port of a first start. */
+export interface RedisServerOptions extends LocalServerOptions {
+  /**
+   * The port for the server's first start instead of {@link DEFAULT_REDIS_PORT} (if it is
+   * taken, a free one). Every later start uses the port of the first, whatever this says.
+   */
+  port?: number;
+}
+
 /**
  * Returns the URL of the shared redis-server, starting it first if it is not running. Safe to
  * call from many processes at once. Throws {@link RedisUnavailableError} if it has to start one
  * and there is no `redis-server` on the PATH.
  */
 export async function ensureRedisServer(
-  options: LocalServerOptions = {},
+  options: RedisServerOptions = {},
 ): Promise<EnsuredLocalServer> {
   const files = redisFiles(options.dataRoot);
   const progress = options.onProgress ?? (() => {});
@@ -96,7 +111,7 @@ export async function ensureRedisServer(
   return withStartLock(files.lockFile, lockOptions, async () => {
     const startedMeanwhile = await readRunningServer(files);
     if (startedMeanwhile) return { url: localRedisUrl(startedMeanwhile.port), startedNow: false };
-    const port = await startServer(files, progress);
+    const port = await startServer(files, progress, options.port);
     return { url: localRedisUrl(port), startedNow: true };
   });
 }
@@ -106,9 +121,10 @@ export async function redisServerStatus(
 ): Promise<LocalServerStatus> {
   const files = redisFiles(options.dataRoot);
   const running = await readRunningServer(files);
+  const port = running?.port ?? (await readRememberedPort(files.portFile));
   return {
     running: running !== null,
-    url: running ? localRedisUrl(running.port) : null,
+    url: port === null ? null : localRedisUrl(port),
     pid: running?.pid ?? null,
     dataDir: files.root,
     logFile: files.logFile,
@@ -190,12 +206,23 @@ async function confirmItIsOurRedis(running: RunningServer, files: RedisFiles): P
 async function startServer(
   files: RedisFiles,
   progress: (message: string) => void,
+  firstPort = DEFAULT_REDIS_PORT,
 ): Promise<number> {
   await checkRedisServerInstalled();
-  const { port, preferredWasBusy } = await choosePort(DEFAULT_REDIS_PORT);
-  const busyNote = preferredWasBusy ? ` (${DEFAULT_REDIS_PORT} is taken by another program)` : "";
+  const chosen = await portToStartOn(files.portFile, firstPort);
+  const { port } = chosen;
+  if (chosen.kind === "remembered-but-taken") {
+    throw new RedisUnavailableError(
+      rememberedPortTaken("local redis-server", port, files.portFile),
+    );
+  }
+  const busyNote =
+    chosen.kind === "first" && chosen.preferredWasBusy
+      ? ` (${firstPort} is taken by another program)`
+      : "";
   progress(`starting redis-server on port ${port}${busyNote}…`);
-  await fs.writeFile(files.portFile, `${port}\n`);
+  // Before the start: the pid file Redis writes means nothing without it.
+  await rememberPort(files.portFile, port);
   const args = [
     "--port",
     String(port),
@@ -229,15 +256,13 @@ async function startServer(
   return port;
 }
 
-/** Throws {@link RedisUnavailableError} if there is no `redis-server` on the PATH. */
+/** Throws {@link RedisServerNotInstalledError} if there is no `redis-server` on the PATH. */
 async function checkRedisServerInstalled(): Promise<void> {
   try {
     await runProgram("redis-server", ["--version"], { timeoutMs: 5000 });
   } catch (error) {
     if (isErrnoException(error) && error.code === "ENOENT") {
-      throw new RedisUnavailableError(
-        "There is no `redis-server` on the PATH to run a local Redis with.",
-      );
+      throw new RedisServerNotInstalledError();
     }
     throw error;
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { GivenSettings, Step, StepInstance } from "../../../step.ts";
+import { surviveLostOutput } from "../terminal.ts";
 import { COMMAND_USAGE } from "../usage.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -37,6 +38,7 @@ export async function runSupervisorCommand(
   settings: GivenSettings,
 ): Promise<void> {
   if (!instance.supervise) throw noSupervisor(instance.step);
+  surviveLostOutput(); // a closed terminal must not kill the supervisor and orphan its workers
   const supervisor = await instance.supervise({
     processes,
     workerArgs,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { GivenSettings, StepInstance, WorkerOptions } from "../../../step.ts";
-import { clock } from "../terminal.ts";
+import { clock, surviveLostOutput } from "../terminal.ts";
 
 /**
  * Runs until SIGINT or SIGTERM. The first signal stops claiming and waits for
@@ -15,6 +15,7 @@ export async function runWorkerCommand(
   instance: StepInstance,
   options: WorkerOptions & GivenSettings,
 ): Promise<void> {
+  surviveLostOutput(); // an orphan of a killed supervisor must still stop cleanly
   const { events } = instance;
   events.on("started", (e) =>
     console.log(`${clock(e.at)}  ${e.workerId}  ▶ job ${e.jobId} ${e.name}`),
