@@ -36,11 +36,14 @@ export interface ListeningSetup {
 /** How long a loop waits after its own query failed (server restarting, say) before trying again. */
 const ERROR_BACKOFF_MS = 1_000;
 /**
- * How many times finishing a job is tried before giving up. The job has run;
- * if the outcome cannot be written (the server is down for longer than
- * this), the claim stays behind, as after a crash.
+ * The waits between attempts to record a job's outcome while the database
+ * is away: the first after 100 ms (a blip), then twice as long each time,
+ * up to 5 s. There is no limit on attempts — see `recordOutcome`. An outage
+ * of an hour costs one attempt per waiting outcome every 5 s, and the
+ * outcome lands at most 5 s after the server is back.
  */
-const FINISH_ATTEMPTS = 10;
+const RECORD_RETRY_FIRST_MS = 100;
+const RECORD_RETRY_MAX_MS = 5_000;
 
 /**
  * Starts one listening connection and one claiming loop with `concurrency`
@@ -101,35 +104,46 @@ export function startClaimingWorker(
   /**
    * Runs one claimed job with no transaction open and no connection held:
    * between the claim's commit and the finish, this worker holds nothing in
-   * the database but the claimed row.
+   * the database but the claimed row. The job keeps its slot until its
+   * outcome is recorded (see `recordOutcome`).
    */
   async function runClaimedJob(job: StoredJob, workerId: string): Promise<void> {
     await options.hooks?.afterPick?.(job.id, workerId);
-    try {
-      await performJob(job, { registry, workerId, events }, (outcome) =>
-        finishWithRetries(job, workerId, outcome),
-      );
-    } catch (error) {
-      // Finishing failed every time: the claim stays behind (see claims.ts).
-      events.emit("workerError", { workerId, error: String(error), at: now() });
-    }
+    await performJob(job, { registry, workerId, events }, (outcome) =>
+      recordOutcome(job, workerId, outcome),
+    );
   }
   // #endregion run
 
-  /** The server may be restarting: try finishing again a few times before giving up. */
-  async function finishWithRetries(
+  /**
+   * Finishes the job, trying again until the database takes it, however long
+   * it is away. The job has run; its outcome is the one thing this worker
+   * must not lose. Giving up after a few attempts would leave the claim
+   * behind while the worker lives on: nothing would ever finish the job, or
+   * hand it to another worker.
+   *
+   * Meanwhile the job keeps its slot. A job whose outcome is not written is
+   * not done: its claim is still taken, and `stop()` waits for it as for a
+   * running job. Freeing the slot would let the worker claim more work while
+   * it cannot record the work it did (and while the database is away it
+   * could not claim anyway).
+   */
+  async function recordOutcome(
     job: StoredJob,
     workerId: string,
     outcome: JobOutcome,
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    for (let waitMs = RECORD_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
       try {
         await finishClaimedJob(database, job, outcome);
         return;
       } catch (error) {
-        if (attempt >= FINISH_ATTEMPTS) throw error;
-        events.emit("workerError", { workerId, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS);
+        events.emit("workerError", {
+          workerId,
+          error: `job ${job.id} ran; recording its outcome failed: ${error}`,
+          at: now(),
+        });
+        await sleep(waitMs);
       }
     }
   }

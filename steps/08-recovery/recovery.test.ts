@@ -5,7 +5,8 @@
  * what died while nothing ran is recovered at start; a worker taken for dead
  * registers again and records nothing when its job ends late; a supervisor's
  * word that a worker exited is enough; a stopping worker releases what
- * outlives its shutdown timeout.
+ * outlives its shutdown timeout, and says so of an outcome it could not
+ * record.
  */
 import { describe, expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
@@ -192,6 +193,34 @@ describe("step 08 — recovery", () => {
     never.open();
     await superseded;
     expect(await instance.counts()).toMatchObject({ ready: 1, finished: 1 });
+    expect(await instance.processes?.()).toEqual([]);
+  });
+
+  it("a stopping worker that could not record a job's outcome by its shutdown timeout says so, and hands the job back", async () => {
+    const instance = await openForTest(step, "unrecorded");
+    // The database is up, but refuses to mark a job finished: the worker
+    // tries again and again, until the stop gives up.
+    await sql(instance).query(
+      `CREATE FUNCTION refuse_finish() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'finishing refused by the test'; END $$`,
+    );
+    await sql(instance).query(
+      `CREATE TRIGGER refuse_finish BEFORE UPDATE OF finished_at ON jobs
+       FOR EACH ROW WHEN (NEW.finished_at IS NOT NULL) EXECUTE FUNCTION refuse_finish()`,
+    );
+    const id = await instance.enqueue("Quick", {});
+    const refused = nextEvent(instance.events, "workerError", (e) =>
+      e.error.includes("finishing refused by the test"),
+    );
+    const worker = instance.startWorker({
+      registry: new JobRegistry([quickJob()]),
+      shutdownTimeoutMs: 200,
+    });
+    await refused;
+    const released = nextEvent(instance.events, "released", (e) => e.jobId === id);
+    await worker.stop();
+    expect(await released).toMatchObject({ reason: "outcome not recorded" });
+    expect(await instance.counts()).toMatchObject({ ready: 1, claimed: 0, finished: 0 });
     expect(await instance.processes?.()).toEqual([]);
   });
 });

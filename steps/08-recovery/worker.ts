@@ -73,12 +73,14 @@ export interface ListeningSetup {
 /** How long a loop waits after its own query failed (server restarting, say) before trying again. */
 const ERROR_BACKOFF_MS = 1_000;
 /**
- * How many times finishing a job is tried before giving up. The job has run;
- * if the outcome cannot be written (the server is down for longer than
- * this), the claim stays behind until this worker stops — it releases it
- * then, and the job runs again — or is pruned.
+ * The waits between attempts to record a job's outcome while the database
+ * is away: the first after 100 ms (a blip), then twice as long each time,
+ * up to 5 s. There is no limit on attempts — see `recordOutcome`. An outage
+ * of an hour costs one attempt per waiting outcome every 5 s, and the
+ * outcome lands at most 5 s after the server is back.
  */
-const FINISH_ATTEMPTS = 10;
+const RECORD_RETRY_FIRST_MS = 100;
+const RECORD_RETRY_MAX_MS = 5_000;
 /** PostgreSQL's SQLSTATE for a row that references one that does not exist. */
 const FOREIGN_KEY_VIOLATION = "23503";
 
@@ -105,6 +107,13 @@ export function startClaimingWorker(
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   const backoff = checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF);
   const stopping = new AbortController();
+  /** Aborted when a stop's shutdown timeout passes: outcomes not recorded by then are given up. */
+  const givingUp = new AbortController();
+  /**
+   * The jobs this worker holds a claim on: `running`, or `recording` — it
+   * ran, and its outcome is not written yet. What a stop gives back, and why.
+   */
+  const held = new Map<string, "running" | "recording">();
   const doorbell = new Doorbell();
   const listener = new Listener({
     url: setup.databaseUrl,
@@ -286,16 +295,17 @@ export function startClaimingWorker(
    * last one, it goes to the dead queue.
    */
   async function runClaimedJob(job: StoredJob, claimedAs: string, workerId: string): Promise<void> {
+    held.set(job.id, "running");
     await options.hooks?.afterPick?.(job.id, workerId);
     const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
     try {
       await performJob(job, context, (outcome) =>
-        finishWithRetries(job, claimedAs, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
+        recordOutcome(job, claimedAs, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
       );
-    } catch (error) {
-      // Finishing failed every time: the claim stays behind, until this
-      // worker releases it when it stops (or is pruned).
-      events.emit("workerError", { workerId, error: String(error), at: now() });
+    } catch {
+      // Given up at the shutdown timeout; stop() said so, and gave the job back.
+    } finally {
+      held.delete(job.id);
     }
   }
 
@@ -312,14 +322,31 @@ export function startClaimingWorker(
   }
   // #endregion run
 
-  /** The server may be restarting: try finishing again a few times before giving up. */
-  async function finishWithRetries(
+  /**
+   * Finishes the job, trying again until the database takes it, however long
+   * it is away. The job has run; its outcome is the one thing this worker
+   * must not lose. Giving up after a few attempts would leave the claim
+   * behind while the worker lives on and heartbeats: recovery never touches
+   * the claims of a live process, so nothing would finish the job or run it
+   * again until the worker stopped.
+   *
+   * Meanwhile the job keeps its slot. A job whose outcome is not written is
+   * not done: its claim is still taken, and a stop waits for it as for a
+   * running job. Freeing the slot would let the worker claim more work while
+   * it cannot record the work it did (and while the database is away it
+   * could not claim anyway).
+   *
+   * The one give-up is a stop's: once the shutdown timeout has passed, the
+   * attempts end and `stop()` hands the job back (see releaseHeldJobs).
+   */
+  async function recordOutcome(
     job: StoredJob,
     claimedAs: string,
     workerId: string,
     disposition: Disposition,
   ): Promise<RetryScheduled | typeof SUPERSEDED | undefined> {
-    for (let attempt = 1; ; attempt++) {
+    held.set(job.id, "recording");
+    for (let waitMs = RECORD_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
       try {
         const { stillOurs, retryAt } = await finishClaimedJob(
           database,
@@ -330,26 +357,44 @@ export function startClaimingWorker(
         if (!stillOurs) return SUPERSEDED;
         return retryAt === undefined ? undefined : { attempt: job.attempt ?? 1, retryAt };
       } catch (error) {
-        if (attempt >= FINISH_ATTEMPTS) throw error;
-        events.emit("workerError", { workerId, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS);
+        if (givingUp.signal.aborted) throw error;
+        events.emit("workerError", {
+          workerId,
+          error: `job ${job.id} ran; recording its outcome failed: ${error}`,
+          at: now(),
+        });
+        await sleep(waitMs, undefined, { signal: givingUp.signal }).catch(() => {});
+        if (givingUp.signal.aborted) throw error;
       }
     }
   }
 
   /**
-   * Gives this process's claims back to ready: the jobs still running when
-   * the shutdown timeout passed (normally none). If this fails (the database is away), the
-   * claims stay, the process row cannot be deleted (the claims point at it)
-   * and recovery returns them once the row goes stale — later, not never.
+   * Gives this process's claims back to ready, and says why for each: the
+   * job was still running at the shutdown timeout, or it had ended and its
+   * outcome could not be recorded by then (the database was away). Either
+   * way another worker runs it now, instead of after this process is pruned.
+   * If the database is still away, the claims stay, the process row cannot
+   * be deleted (the claims point at it), and recovery sends the jobs through
+   * the retry path once the row goes stale — later, not never; this says so.
    */
-  async function releaseRunningJobs(processId: string): Promise<void> {
+  async function releaseHeldJobs(
+    processId: string,
+    heldAtTimeout: ReadonlyMap<string, "running" | "recording">,
+  ): Promise<void> {
     try {
       for (const job of await releaseClaimsOf(database, processId)) {
-        events.emit("released", { jobId: job.jobId, name: job.name, workerId: id, at: now() });
+        const reason =
+          heldAtTimeout.get(job.jobId) === "recording" ? "outcome not recorded" : "still running";
+        events.emit("released", { ...job, workerId: id, reason, at: now() });
       }
     } catch (error) {
-      events.emit("workerError", { workerId: id, error: String(error), at: now() });
+      const jobs = [...heldAtTimeout.keys()].map((jobId) => ` (job ${jobId})`).join("");
+      events.emit("workerError", {
+        workerId: id,
+        error: `could not give back the jobs this process still holds${jobs}: ${error}. They stay claimed by process ${processId} until it is taken for dead, ${beat.thresholdMs / 1000} s after its last heartbeat; then recovery retries them`,
+        at: now(),
+      });
     }
   }
 
@@ -372,7 +417,10 @@ export function startClaimingWorker(
         sleep(shutdownTimeoutMs, undefined, { signal: timeout.signal }).catch(() => {}),
       ]);
       timeout.abort(); // the jobs finished first: no timer left to keep the process alive
-      if (processId !== undefined) await releaseRunningJobs(processId);
+      // Outcomes not recorded by now are given up, and their jobs given back.
+      const heldAtTimeout = new Map(held);
+      givingUp.abort();
+      if (processId !== undefined) await releaseHeldJobs(processId, heldAtTimeout);
       await recovery?.stop();
       await dispatcher?.stop();
       await heartbeat?.stop();

@@ -26,6 +26,12 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** Stops it, then starts it again: what a server restart looks like to clients. */
   restart(): Promise<void>;
+  /**
+   * Stops it for good and deletes its folder. For a test that starts the
+   * server in its body, where vitest 4 never runs an `afterAll` (call it from
+   * `onTestFinished`).
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -40,10 +46,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await findFreePort();
   const start = async (): Promise<string> => (await ensureEmbeddedPostgres({ dataRoot, port })).url;
   const url = await start();
-  afterAll(async () => {
+  const close = async () => {
     await stopEmbeddedPostgres({ dataRoot });
     await rm(dataRoot, { recursive: true, force: true });
-  });
+  };
+  afterAll(close);
   const server: PrivatePostgres = {
     url,
     async stop() {
@@ -61,6 +68,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       await server.stop();
       await server.start();
     },
+    close,
   };
   return server;
 }
