@@ -5,7 +5,7 @@
  * again is demonstrated there too, worker-crash.test.ts.)
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { StepInstance } from "../../lib/step.ts";
@@ -67,7 +67,7 @@ describe("step 05 — claims", () => {
       namespace: `t05_pool_${randomBytes(3).toString("hex")}`,
       poolSize: 5,
     });
-    afterAll(async () => {
+    onTestFinished(async () => {
       await instance.database?.dropSchema();
       await instance.close();
     });
@@ -144,11 +144,12 @@ describe("step 05 — claims", () => {
 describe("step 05 — a PostgreSQL restart mid-run", () => {
   it("the running job is finished after the restart, once; queued and new jobs all run", async () => {
     const server = await startPrivatePostgres();
+    onTestFinished(() => server.close());
     const instance = await step.open({
       databaseUrl: server.url,
       namespace: `t05_restart_${randomBytes(3).toString("hex")}`,
     });
-    afterAll(() => instance.close());
+    onTestFinished(() => instance.close());
     const release = gate();
     let slowRuns = 0;
     const { registry: recording } = recordingJobs();

@@ -10,7 +10,7 @@ import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
-import { listProcesses } from "./processes.ts";
+import { listProcesses, refuseWhileAlive } from "./processes.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
 
@@ -58,7 +58,11 @@ export const step: Step = {
       counts: () => countJobs(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
-      reset: recreate,
+      // Not while a worker runs on these tables (see LiveProcessesError).
+      reset: async () => {
+        await refuseWhileAlive(database);
+        await recreate();
+      },
       close: () => database.close(),
       processes: () => listProcesses(database),
       supervise: (supervisorOptions) => startSupervisor(database, step.id, supervisorOptions),
