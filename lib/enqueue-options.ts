@@ -15,6 +15,13 @@ import type { EnqueueOptions, NewJob, Step } from "./step.ts";
 /** The largest priority: a PostgreSQL `smallint`. */
 export const MAX_PRIORITY = 32_767;
 const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** What a queue name may be, in words, for error messages. */
+export const QUEUE_NAME_RULE = "1-100 letters, digits, '_', '.', ':' or '-'";
+
+/** Whether `name` can name a queue: what `enqueue --queue` and `worker --queues` accept. */
+export function isQueueName(name: string): boolean {
+  return QUEUE_NAME.test(name);
+}
 
 /** An option the step cannot honour, or a value no step accepts. Nothing was stored. */
 export class EnqueueOptionError extends Error {
@@ -42,9 +49,9 @@ export function checkEnqueueOptions(step: Step, jobs: readonly NewJob[]): void {
 
 function checkValues(options: EnqueueOptions): void {
   const { queue, priority, runAt } = options;
-  if (queue !== undefined && !QUEUE_NAME.test(queue)) {
+  if (queue !== undefined && !isQueueName(queue)) {
     throw new EnqueueOptionError(
-      `Invalid queue name ${JSON.stringify(queue)}: use 1-100 letters, digits, '_', '.', ':' or '-'. Nothing was enqueued.`,
+      `Invalid queue name ${JSON.stringify(queue)}: use ${QUEUE_NAME_RULE}. Nothing was enqueued.`,
     );
   }
   if (

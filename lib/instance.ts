@@ -15,6 +15,7 @@ import type { Database } from "./postgres/database.ts";
 import type {
   EnqueueOptions,
   FailedJobReport,
+  GivenSettings,
   NewJob,
   ProcessReport,
   Step,
@@ -33,7 +34,7 @@ export interface InstanceParts {
   readonly redis?: Redis;
   /** Stores the jobs (all or nothing) and returns their ids; visible to workers when it resolves. */
   insertJobs(jobs: readonly NewJob[]): Promise<string[]>;
-  startWorker(events: JobEvents, options: WorkerOptions): Worker;
+  startWorker(events: JobEvents, options: WorkerOptions & GivenSettings): Worker;
   counts(): Promise<Readonly<Record<string, number>>>;
   fillHistory(count: number): Promise<void>;
   statementsSent(): number;
@@ -42,7 +43,7 @@ export interface InstanceParts {
   /** See {@link StepInstance.processes}. */
   processes?(): Promise<readonly ProcessReport[]>;
   /** See {@link StepInstance.supervise}. */
-  supervise?(options: SuperviseOptions): Promise<Supervisor>;
+  supervise?(options: SuperviseOptions & GivenSettings): Promise<Supervisor>;
   /** See {@link StepInstance.failedJobs}. */
   failedJobs?(): Promise<readonly FailedJobReport[]>;
   /** See {@link StepInstance.retryFailedJobs}. */

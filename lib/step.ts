@@ -13,6 +13,7 @@ import type { JobEvents } from "./events.ts";
 import type { JsonValue } from "./jobs/arguments.ts";
 import type { JobRegistry } from "./jobs/registry.ts";
 import type { Database } from "./postgres/database.ts";
+import type { WorkerSettings } from "./worker-settings.ts";
 
 /**
  * What a queue can promise. A step lists the ones it keeps; the contract
@@ -58,54 +59,28 @@ export interface WorkerHooks {
   afterPick?(jobId: string, workerId: string): Promise<void> | void;
 }
 
-/** How to run a worker. Steps may accept more, in a type of their own. */
+/**
+ * How to run a worker: what every step's worker takes. A step's own settings
+ * (a poll interval, heartbeats, a shutdown timeout) come beside these, by the
+ * names it declares in {@link Step.workerSettings}.
+ */
 export interface WorkerOptions {
   /** Jobs this worker may run (the allowlist). Defaults to the workshop jobs. */
   readonly registry?: JobRegistry;
   /** How many jobs it runs at once. */
   readonly concurrency?: number;
-  /** How long to wait between polls that found nothing, for steps that poll. */
-  readonly pollIntervalMs?: number;
-  /** A name for logs; defaults to `host:pid:n`. */
+  /** A name for logs; defaults to `host:pid`. */
   readonly name?: string;
   readonly hooks?: WorkerHooks;
-  /** How often the worker reports that it is alive, for steps with heartbeats (06 on). */
-  readonly heartbeatIntervalMs?: number;
-  /**
-   * How long the worker may go without a heartbeat before it is considered
-   * dead, for steps with heartbeats (06 on).
-   */
-  readonly aliveThresholdMs?: number;
-  /**
-   * The process that supervises this worker (its id in the step's own
-   * bookkeeping), for steps with a supervisor: set by the supervisor on the
-   * worker processes it starts.
-   */
-  readonly supervisorId?: string;
-  /**
-   * The named queues this worker takes jobs from, for steps with priorities
-   * (07 on). Defaults to `["default"]`, the queue jobs go to unless told.
-   */
-  readonly queues?: readonly string[];
-  /** How long to wait before each retry, for steps with retries (07 on); see {@link RetryBackoff}. */
-  readonly retryBackoff?: RetryBackoff;
-  /**
-   * How long one attempt may run, for jobs that set no `timeoutMs` of their
-   * own, for steps with timeouts (07 on). Defaults to no limit.
-   */
-  readonly jobTimeoutMs?: number;
-  /**
-   * How often the dispatcher looks for scheduled jobs that are due, at most,
-   * for steps with scheduled jobs (07 on).
-   */
-  readonly dispatchIntervalMs?: number;
-  /**
-   * How long a stopping worker lets its running jobs finish before it gives
-   * their claims back to ready, for steps with recovery (08 on). Steps
-   * without it wait for every running job, however long it takes.
-   */
-  readonly shutdownTimeoutMs?: number;
 }
+
+/**
+ * Values for a step's own worker settings, by the names the step declares
+ * (`{ pollIntervalMs: 20, heartbeatIntervalMs: 100 }`). Each is checked
+ * against the step's declaration; names a step does not declare are ignored,
+ * so the contract suite can start every step with the same short intervals.
+ */
+export type GivenSettings = Readonly<Record<string, unknown>>;
 
 /**
  * Exponential backoff with jitter: the wait before retry number `n` (after
@@ -164,21 +139,17 @@ export interface ProcessReport {
   readonly alive: boolean;
 }
 
-/** How to run a supervisor (`worker --processes N`), for steps that have one. */
+/**
+ * How to run a supervisor (`worker --processes N`), for steps that have one.
+ * It takes the step's worker settings too (see {@link GivenSettings}): its
+ * own heartbeats, and for steps with recovery the backoff of the jobs it
+ * recovers, are set as its workers' are.
+ */
 export interface SuperviseOptions {
   /** How many worker processes it starts and keeps running. */
   readonly processes: number;
   /** Flags for each worker process's `worker` command (concurrency, intervals), passed on as they are. */
   readonly workerArgs: readonly string[];
-  /** The supervisor's own heartbeat settings (see {@link WorkerOptions}). */
-  readonly heartbeatIntervalMs?: number;
-  readonly aliveThresholdMs?: number;
-  /**
-   * The backoff for the jobs of dead workers, which recovery sends back
-   * through the retry path (steps with recovery, 08 on); the step's default
-   * otherwise. Its workers get theirs from `workerArgs`.
-   */
-  readonly retryBackoff?: RetryBackoff;
   /** Where the supervisor says what it does, and where its workers' output goes. */
   readonly out: Output;
 }
@@ -233,7 +204,7 @@ export interface StepInstance {
   /** Stores many jobs in one round trip; all or nothing. */
   enqueueMany(jobs: readonly NewJob[]): Promise<string[]>;
   /** Starts a worker in this process. */
-  startWorker(options?: WorkerOptions): Worker;
+  startWorker(options?: WorkerOptions & GivenSettings): Worker;
   /** How many jobs are in each state, in the step's own words, e.g. `{ pending: 3, finished: 10 }`. */
   counts(): Promise<Readonly<Record<string, number>>>;
   /** Adds `count` already-finished jobs, as months of use would (for the history benchmark). */
@@ -255,7 +226,7 @@ export interface StepInstance {
    * starts `processes` worker processes and restarts any that exits
    * unexpectedly (`npm run step NN -- worker --processes N`).
    */
-  supervise?(options: SuperviseOptions): Promise<Supervisor>;
+  supervise?(options: SuperviseOptions & GivenSettings): Promise<Supervisor>;
   /**
    * Optional, for steps with a dead queue (`retries`, 07 on): the jobs that
    * failed their last attempt, oldest failure first (`npm run step NN -- failed`).
@@ -287,6 +258,11 @@ export interface Step {
   readonly backend: Backend;
   /** The guarantees this step keeps; the contract suite enforces exactly these. */
   readonly guarantees: readonly Guarantee[];
+  /**
+   * What its worker can be tuned with beyond {@link WorkerOptions}: the CLI
+   * turns each into a `worker` flag and a line of `worker --help`.
+   */
+  readonly workerSettings: WorkerSettings;
   open(options: OpenOptions): Promise<StepInstance>;
 }
 

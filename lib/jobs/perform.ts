@@ -1,10 +1,12 @@
 /**
  * Running one job: look the name up in the registry, parse the arguments,
- * call `perform`, let the step record the outcome, then announce it.
+ * call `perform`, and turn whatever happens into an outcome; then, once the
+ * step has recorded that outcome, announce it.
  *
- * Every step does this the same way; what differs between steps is what they
- * do around it (which transaction, which table the outcome goes to), so this
- * part lives in `lib/` and each step passes in how it records the outcome.
+ * Every step runs and announces a job the same way; what differs between
+ * steps is what they do in between (which transaction, which table the
+ * outcome goes to), so the two ends live in `lib/` and each step writes the
+ * middle itself, where its lesson can show it.
  *
  * @module
  */
@@ -40,24 +42,24 @@ export type JobOutcome =
     };
 
 /**
- * What a step's `record` says it did with a failed attempt when it will run
- * the job again (steps with retries, 07 on): which attempt failed, and when
- * the next is due. `performJob` then announces `retrying`, not `failed`.
+ * What the step did with an outcome, for {@link announceOutcome}: recorded
+ * it as it was (finished, or failed for good); scheduled another attempt
+ * (steps with retries, 07 on); or found that the outcome was not its to
+ * record any more (steps with recovery, 08 on) — the claim had been taken
+ * away, because this worker was taken for dead or released the job when it
+ * stopped, and the job runs, or ran, again elsewhere.
  */
-export interface RetryScheduled {
-  readonly attempt: number;
-  /** Epoch milliseconds. */
-  readonly retryAt: number;
-}
-
-/**
- * What a step's `record` says when the outcome was not its to record any
- * more (steps with recovery, 08 on): the claim had been taken away — this
- * worker was taken for dead, or released the job when it stopped — and the
- * job runs, or ran, again elsewhere. `performJob` then announces
- * `superseded`, neither `finished` nor `failed`.
- */
-export const SUPERSEDED = "superseded";
+export type RecordedOutcome =
+  | JobOutcome
+  | {
+      readonly status: "retrying";
+      readonly error: string;
+      /** The attempt that failed. */
+      readonly attempt: number;
+      /** When the next attempt is due, epoch milliseconds. */
+      readonly retryAt: number;
+    }
+  | { readonly status: "superseded"; readonly outcome: JobOutcome["status"] };
 
 /** Who runs the job, with what, and who hears about it. */
 export interface PerformContext {
@@ -72,59 +74,62 @@ export interface PerformContext {
 }
 
 /**
- * Runs `job` with the definition the registry holds for its name, hands the
- * outcome to `record` (the step's own bookkeeping: an UPDATE, a DELETE, a
- * Redis counter), and only then emits `finished` or `failed` — so whoever
- * hears the event can already see the outcome in the queue's storage.
+ * Announces that `job` started, runs it with the definition the registry
+ * holds for its name, and returns what happened. A job that throws, one that
+ * outlives its timeout, an unknown name and unreadable arguments all become
+ * a `failed` outcome; nothing here throws.
  *
- * A job that throws, one that outlives its timeout, an unknown name and
- * unreadable arguments all become a `failed` outcome; only an error from
- * `record` itself propagates. When `record` resolves with a
- * {@link RetryScheduled}, the failure is announced as `retrying`; with
- * {@link SUPERSEDED}, the outcome as `superseded`.
+ * Recording the outcome is the step's own business — an UPDATE, a DELETE, a
+ * Redis command, in which transaction — and so is announcing it afterwards
+ * with {@link announceOutcome}, once whoever hears the event can already see
+ * the outcome in the queue's storage:
+ *
+ * ```ts
+ * const outcome = await performJob(job, context);
+ * await recordOutcome(job, outcome);
+ * announceOutcome(context, job, outcome);
+ * ```
  */
-export async function performJob(
-  job: StoredJob,
-  context: PerformContext,
-  // biome-ignore lint/suspicious/noConfusingVoidType: steps without retries record and return nothing (Promise<void>).
-  record: (outcome: JobOutcome) => Promise<void | RetryScheduled | typeof SUPERSEDED>,
-): Promise<JobOutcome> {
-  const { workerId, events } = context;
+export async function performJob(job: StoredJob, context: PerformContext): Promise<JobOutcome> {
   const startedAt = now();
-  events.emit("started", { jobId: job.id, name: job.name, workerId, at: startedAt });
-  const outcome = await runPerform(job, context, startedAt);
-  const retry = await record(outcome);
-  const at = now();
-  if (retry === SUPERSEDED) {
-    events.emit("superseded", {
-      jobId: job.id,
-      name: job.name,
-      workerId,
-      at,
-      status: outcome.status,
-    });
-  } else if (outcome.status === "failed" && retry) {
-    events.emit("retrying", {
-      jobId: job.id,
-      name: job.name,
-      workerId,
-      at,
-      error: outcome.error,
-      attempt: retry.attempt,
-      retryAt: retry.retryAt,
-    });
-  } else if (outcome.status === "finished") {
-    events.emit("finished", {
-      jobId: job.id,
-      name: job.name,
-      workerId,
-      at,
-      durationMs: outcome.durationMs,
-    });
-  } else {
-    events.emit("failed", { jobId: job.id, name: job.name, workerId, at, error: outcome.error });
+  context.events.emit("started", {
+    jobId: job.id,
+    name: job.name,
+    workerId: context.workerId,
+    at: startedAt,
+  });
+  return runPerform(job, context, startedAt);
+}
+
+/**
+ * Emits the event that ends a job's run — `finished`, `failed`, `retrying`
+ * or `superseded` — after the step has recorded it.
+ */
+export function announceOutcome(
+  { events, workerId }: Pick<PerformContext, "events" | "workerId">,
+  job: Pick<StoredJob, "id" | "name">,
+  recorded: RecordedOutcome,
+): void {
+  const about = { jobId: job.id, name: job.name, workerId, at: now() };
+  switch (recorded.status) {
+    case "finished":
+      events.emit("finished", { ...about, durationMs: recorded.durationMs });
+      return;
+    case "failed":
+      events.emit("failed", { ...about, error: recorded.error });
+      return;
+    case "retrying":
+      events.emit("retrying", {
+        ...about,
+        error: recorded.error,
+        attempt: recorded.attempt,
+        retryAt: recorded.retryAt,
+      });
+      return;
+    case "superseded":
+      events.emit("superseded", { ...about, status: recorded.outcome });
+      return;
   }
-  return outcome;
 }
 
 async function runPerform(

@@ -7,9 +7,11 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
+import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startPollingWorker } from "./worker.ts";
+import { WORKER_SETTINGS } from "./worker-settings.ts";
 
 export const step: Step = {
   id: "01",
@@ -23,6 +25,7 @@ export const step: Step = {
   // for the poll, a running job holds a transaction open. The contract suite
   // enforces the first two and demonstrates the rest.
   guarantees: ["everyJobRuns", "survivesWorkerCrash"],
+  workerSettings: WORKER_SETTINGS,
 
   async open(options) {
     const { database, recreate } = await openStepDatabase(
@@ -35,7 +38,11 @@ export const step: Step = {
       namespace: database.schema,
       database,
       insertJobs: (jobs) => insertJobs(database, jobs),
-      startWorker: (events, workerOptions) => startPollingWorker(database, events, workerOptions),
+      startWorker: (events, workerOptions) =>
+        startPollingWorker(database, events, {
+          ...workerOptions,
+          ...readSettings(WORKER_SETTINGS, workerOptions),
+        }),
       counts: () => countJobs(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent,

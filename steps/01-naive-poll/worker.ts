@@ -8,10 +8,16 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import { type JobOutcome, performJob, type StoredJob } from "../../lib/jobs/perform.ts";
+import {
+  announceOutcome,
+  type JobOutcome,
+  performJob,
+  type StoredJob,
+} from "../../lib/jobs/perform.ts";
 import type { Database, Sql } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import { findOldestWaitingJob } from "./poll.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /** The talk sleeps 0.1 s when a poll finds nothing. */
 export const DEFAULT_POLL_INTERVAL_MS = 100;
@@ -25,7 +31,7 @@ const ERROR_BACKOFF_MS = 1_000;
 export function startPollingWorker(
   database: Database,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();
@@ -58,9 +64,14 @@ export function startPollingWorker(
     // talk: if the worker dies mid-job, nothing is committed and the job is
     // still waiting. The price: a connection and an open transaction for as
     // long as the job runs (step 05 fixes this with a claimed state).
-    await database.transaction((tx) =>
-      performJob(job, { registry, workerId, events }, (outcome) => markDone(tx, job, outcome)),
-    );
+    const context = { registry, workerId, events };
+    const outcome = await database.transaction(async (tx) => {
+      const outcome = await performJob(job, context);
+      await markDone(tx, job, outcome);
+      return outcome;
+    });
+    // Announced after the commit, so whoever hears it can already see it.
+    announceOutcome(context, job, outcome);
     return true;
   }
   // #endregion poll-once

@@ -8,9 +8,11 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
+import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startPollingWorker } from "./worker.ts";
+import { WORKER_SETTINGS } from "./worker-settings.ts";
 
 export const step: Step = {
   id: "02",
@@ -24,6 +26,7 @@ export const step: Step = {
   // worker keeps querying, a running job holds a transaction open. The
   // contract suite enforces the first three and demonstrates the rest.
   guarantees: ["everyJobRuns", "noDuplicatesWithHealthyWorkers", "survivesWorkerCrash"],
+  workerSettings: WORKER_SETTINGS,
 
   async open(options) {
     const { database, recreate } = await openStepDatabase(
@@ -36,7 +39,11 @@ export const step: Step = {
       namespace: database.schema,
       database,
       insertJobs: (jobs) => database.transaction((tx) => insertJobs(tx, jobs)),
-      startWorker: (events, workerOptions) => startPollingWorker(database, events, workerOptions),
+      startWorker: (events, workerOptions) =>
+        startPollingWorker(database, events, {
+          ...workerOptions,
+          ...readSettings(WORKER_SETTINGS, workerOptions),
+        }),
       counts: () => countJobs(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent,

@@ -8,10 +8,16 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import { type JobOutcome, performJob, type StoredJob } from "../../lib/jobs/perform.ts";
+import {
+  announceOutcome,
+  type JobOutcome,
+  performJob,
+  type StoredJob,
+} from "../../lib/jobs/perform.ts";
 import type { Database, Sql } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import { takeReadyJob } from "./ready-executions.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /** The talk sleeps 0.1 s when a poll finds nothing. */
 export const DEFAULT_POLL_INTERVAL_MS = 100;
@@ -25,7 +31,7 @@ const ERROR_BACKOFF_MS = 1_000;
 export function startPollingWorker(
   database: Database,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();
@@ -56,15 +62,19 @@ export function startPollingWorker(
     // worker dies mid-job, the transaction rolls back and the row is ready
     // again. The price is unchanged from step 01: a connection and an open
     // transaction for as long as the job runs (step 05 fixes this).
-    return database.transaction(async (tx) => {
+    const context = { registry, workerId, events };
+    const ran = await database.transaction(async (tx) => {
       const job = await takeReadyJob(tx);
-      if (!job) return false;
+      if (!job) return undefined;
       await options.hooks?.afterPick?.(job.id, workerId);
-      await performJob(job, { registry, workerId, events }, (outcome) =>
-        markDone(tx, job, outcome),
-      );
-      return true;
+      const outcome = await performJob(job, context);
+      await markDone(tx, job, outcome);
+      return { job, outcome };
     });
+    if (!ran) return false;
+    // Announced after the commit, so whoever hears it can already see it.
+    announceOutcome(context, ran.job, ran.outcome);
+    return true;
   }
   // #endregion poll-once
 

@@ -8,9 +8,11 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
+import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { startListeningWorker } from "./worker.ts";
+import { WORKER_SETTINGS } from "./worker-settings.ts";
 
 export const step: Step = {
   id: "03",
@@ -27,6 +29,7 @@ export const step: Step = {
     "survivesWorkerCrash",
     "lowLatencyPickup",
   ],
+  workerSettings: WORKER_SETTINGS,
 
   async open(options) {
     const { database, recreate } = await openStepDatabase(
@@ -50,7 +53,10 @@ export const step: Step = {
       database,
       insertJobs: (jobs) => database.transaction((tx) => insertJobs(tx, jobs)),
       startWorker: (events, workerOptions) =>
-        startListeningWorker(database, listening, events, workerOptions),
+        startListeningWorker(database, listening, events, {
+          ...workerOptions,
+          ...readSettings(WORKER_SETTINGS, workerOptions),
+        }),
       counts: () => countJobs(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,

@@ -11,6 +11,7 @@ import type { Step } from "../../lib/step.ts";
 import { addFinishedHistory, countJobs } from "./counts.ts";
 import { pushJobs } from "./enqueue.ts";
 import { startRedisWorker } from "./worker.ts";
+import { WORKER_SETTINGS } from "./worker-settings.ts";
 
 export const step: Step = {
   id: "04",
@@ -24,6 +25,7 @@ export const step: Step = {
   // real SIGKILL), and enqueue cannot join the application's database transaction
   // (redis.test.ts demonstrates a job that runs for a rolled-back row).
   guarantees: ["everyJobRuns", "noDuplicatesWithHealthyWorkers", "lowLatencyPickup"],
+  workerSettings: WORKER_SETTINGS,
 
   async open(options) {
     const url = options.redisUrl;

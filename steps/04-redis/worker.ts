@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import { performJob } from "../../lib/jobs/perform.ts";
+import { announceOutcome, performJob } from "../../lib/jobs/perform.ts";
 import { type CommandCounter, connectRedis } from "../../lib/redis/connection.ts";
 import type { Worker, WorkerOptions } from "../../lib/step.ts";
 import { stopSignalKey } from "./keys.ts";
@@ -111,9 +111,10 @@ export function startRedisWorker(context: RedisWorkerContext, options: WorkerOpt
     }
     await options.hooks?.afterPick?.(job.id, slot.id);
     // From here to the end of recordOutcome the job exists only in this process.
-    await performJob(job, { registry, workerId: slot.id, events }, (outcome) =>
-      recordOutcome(slot.connection, job, outcome),
-    );
+    const context = { registry, workerId: slot.id, events };
+    const outcome = await performJob(job, context);
+    await recordOutcome(slot.connection, job, outcome);
+    announceOutcome(context, job, outcome);
   }
   // #endregion run-entry
 

@@ -9,13 +9,19 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import { type JobOutcome, performJob, type StoredJob } from "../../lib/jobs/perform.ts";
+import {
+  announceOutcome,
+  type JobOutcome,
+  performJob,
+  type StoredJob,
+} from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import { claimReadyJobs, finishClaimedJob } from "./claims.ts";
 import { Doorbell } from "./doorbell.ts";
 import { Listener } from "./listener.ts";
 import { SlotPool } from "./slots.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /**
  * The fallback poll: how long a loop waits for a notification before it
@@ -56,7 +62,7 @@ export function startClaimingWorker(
   database: Database,
   setup: ListeningSetup,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();
@@ -109,9 +115,10 @@ export function startClaimingWorker(
    */
   async function runClaimedJob(job: StoredJob, workerId: string): Promise<void> {
     await options.hooks?.afterPick?.(job.id, workerId);
-    await performJob(job, { registry, workerId, events }, (outcome) =>
-      recordOutcome(job, workerId, outcome),
-    );
+    const context = { registry, workerId, events };
+    const outcome = await performJob(job, context);
+    await recordOutcome(job, workerId, outcome);
+    announceOutcome(context, job, outcome);
   }
   // #endregion run
 

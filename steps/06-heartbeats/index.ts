@@ -8,11 +8,13 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
+import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { listProcesses, refuseWhileAlive } from "./processes.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
+import { WORKER_SETTINGS } from "./worker-settings.ts";
 
 export const step: Step = {
   id: "06",
@@ -31,6 +33,7 @@ export const step: Step = {
     "noTransactionWhileRunning",
     "deadWorkersNoticed",
   ],
+  workerSettings: WORKER_SETTINGS,
 
   async open(options) {
     const { database, recreate } = await openStepDatabase(
@@ -54,7 +57,10 @@ export const step: Step = {
       database,
       insertJobs: (jobs) => database.transaction((tx) => insertJobs(tx, jobs)),
       startWorker: (events, workerOptions) =>
-        startClaimingWorker(database, listening, events, workerOptions),
+        startClaimingWorker(database, listening, events, {
+          ...workerOptions,
+          ...readSettings(WORKER_SETTINGS, workerOptions),
+        }),
       counts: () => countJobs(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
@@ -65,7 +71,11 @@ export const step: Step = {
       },
       close: () => database.close(),
       processes: () => listProcesses(database),
-      supervise: (supervisorOptions) => startSupervisor(database, step.id, supervisorOptions),
+      supervise: (supervisorOptions) =>
+        startSupervisor(database, step.id, {
+          ...supervisorOptions,
+          ...readSettings(WORKER_SETTINGS, supervisorOptions),
+        }),
     });
   },
 };

@@ -11,6 +11,7 @@ import type { SuperviseOptions, Supervisor } from "../../lib/step.ts";
 import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process.ts";
 import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
 import { deregisterProcess, registerProcess } from "./processes.ts";
+import type { StepSettings } from "./worker-settings.ts";
 
 /**
  * A worker that dies within this long of starting is restarted only after a
@@ -40,7 +41,7 @@ const RESTART_PAUSE_MS = 1_000;
 export async function startSupervisor(
   database: Database,
   stepId: string,
-  options: SuperviseOptions,
+  options: SuperviseOptions & StepSettings,
 ): Promise<Supervisor> {
   const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
   const name = `supervisor:${process.pid}`;

@@ -13,6 +13,7 @@ import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process
 import { Dispatcher } from "./dispatcher.ts";
 import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
 import { deregisterProcess, registerProcess } from "./processes.ts";
+import type { StepSettings } from "./worker-settings.ts";
 
 /**
  * A worker that dies within this long of starting is restarted only after a
@@ -42,7 +43,7 @@ const RESTART_PAUSE_MS = 1_000;
 export async function startSupervisor(
   database: Database,
   stepId: string,
-  options: SuperviseOptions,
+  options: SuperviseOptions & StepSettings,
 ): Promise<Supervisor> {
   const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
   const name = `supervisor:${process.pid}`;

@@ -13,20 +13,21 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
 import {
+  announceOutcome,
   type JobOutcome,
   performJob,
-  type RetryScheduled,
+  type RecordedOutcome,
   type StoredJob,
 } from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import {
   checkRetryBackoff,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_BACKOFF,
   retryDelayMs,
 } from "./backoff.ts";
-import { claimReadyJobs, type Disposition, dispose, finishClaimedJob } from "./claims.ts";
+import { claimReadyJobs, dispose, finishClaimedJob } from "./claims.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Doorbell } from "./doorbell.ts";
 import { DEFAULT_QUEUE } from "./enqueue.ts";
@@ -34,6 +35,7 @@ import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
 import { Listener } from "./listener.ts";
 import { deregisterProcess, registerProcess } from "./processes.ts";
 import { SlotPool } from "./slots.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /**
  * The fallback poll: how long a loop waits for a notification before it
@@ -75,7 +77,7 @@ export function startClaimingWorker(
   database: Database,
   setup: ListeningSetup,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();
@@ -207,9 +209,8 @@ export function startClaimingWorker(
   async function runClaimedJob(job: StoredJob, workerId: string): Promise<void> {
     await options.hooks?.afterPick?.(job.id, workerId);
     const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
-    await performJob(job, context, (outcome) =>
-      recordOutcome(job, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
-    );
+    const outcome = await performJob(job, context);
+    announceOutcome(context, job, await recordOutcome(job, workerId, outcome));
   }
 
   /** The wait before the job's next attempt, or `undefined` when it has none left. */
@@ -224,10 +225,11 @@ export function startClaimingWorker(
 
   /**
    * Finishes the job, trying again until the database takes it, however long
-   * it is away. The job has run; its outcome is the one thing this worker
-   * must not lose. Giving up after a few attempts would leave the claim
-   * behind while the worker lives on: nothing would ever finish the job, or
-   * hand it to another worker.
+   * it is away, and says what it recorded (finished, retry later, or dead).
+   * The job has run; its outcome is the one thing this worker must not lose.
+   * Giving up after a few attempts would leave the claim behind while the
+   * worker lives on: nothing would ever finish the job, or hand it to
+   * another worker.
    *
    * Meanwhile the job keeps its slot. A job whose outcome is not written is
    * not done: its claim is still taken, and `stop()` waits for it as for a
@@ -238,12 +240,14 @@ export function startClaimingWorker(
   async function recordOutcome(
     job: StoredJob,
     workerId: string,
-    disposition: Disposition,
-  ): Promise<RetryScheduled | undefined> {
+    outcome: JobOutcome,
+  ): Promise<RecordedOutcome> {
+    const disposition = dispose(outcome, nextRetryDelay(job, outcome));
     for (let waitMs = RECORD_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
       try {
         const retryAt = await finishClaimedJob(database, job, disposition);
-        return retryAt === undefined ? undefined : { attempt: job.attempt ?? 1, retryAt };
+        if (outcome.status === "finished" || retryAt === undefined) return outcome;
+        return { status: "retrying", error: outcome.error, attempt: job.attempt ?? 1, retryAt };
       } catch (error) {
         events.emit("workerError", {
           workerId,

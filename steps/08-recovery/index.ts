@@ -9,12 +9,14 @@
 import { assembleInstance } from "../../lib/instance.ts";
 import { openStepDatabase } from "../../lib/postgres/step-database.ts";
 import type { Step } from "../../lib/step.ts";
+import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
 import { listProcesses } from "./processes.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
+import { WORKER_SETTINGS } from "./worker-settings.ts";
 
 export const step: Step = {
   id: "08",
@@ -38,6 +40,7 @@ export const step: Step = {
     "survivesWorkerCrash",
     "recovery",
   ],
+  workerSettings: WORKER_SETTINGS,
 
   async open(options) {
     const { database, recreate } = await openStepDatabase(
@@ -61,14 +64,21 @@ export const step: Step = {
       database,
       insertJobs: (jobs) => database.transaction((tx) => insertJobs(tx, jobs)),
       startWorker: (events, workerOptions) =>
-        startClaimingWorker(database, listening, events, workerOptions),
+        startClaimingWorker(database, listening, events, {
+          ...workerOptions,
+          ...readSettings(WORKER_SETTINGS, workerOptions),
+        }),
       counts: () => countJobs(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
       reset: recreate,
       close: () => database.close(),
       processes: () => listProcesses(database),
-      supervise: (supervisorOptions) => startSupervisor(database, step.id, supervisorOptions),
+      supervise: (supervisorOptions) =>
+        startSupervisor(database, step.id, {
+          ...supervisorOptions,
+          ...readSettings(WORKER_SETTINGS, supervisorOptions),
+        }),
       failedJobs: () => listFailedJobs(database),
       retryFailedJobs: (which) => retryFailedJobs(database, which),
     });

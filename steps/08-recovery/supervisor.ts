@@ -17,6 +17,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
 import { deregisterProcess, registerProcess } from "./processes.ts";
 import { describeRecoveredJobs, RecoveryLoop } from "./recovery.ts";
+import type { StepSettings } from "./worker-settings.ts";
 
 /**
  * A worker that dies within this long of starting is restarted only after a
@@ -46,7 +47,7 @@ const RESTART_PAUSE_MS = 1_000;
 export async function startSupervisor(
   database: Database,
   stepId: string,
-  options: SuperviseOptions,
+  options: SuperviseOptions & StepSettings,
 ): Promise<Supervisor> {
   const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
   const name = `supervisor:${process.pid}`;

@@ -15,27 +15,21 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
 import {
+  announceOutcome,
   type JobOutcome,
   performJob,
-  type RetryScheduled,
+  type RecordedOutcome,
   type StoredJob,
-  SUPERSEDED,
 } from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
-import type { Worker, WorkerOptions } from "../../lib/step.ts";
+import type { Worker } from "../../lib/step.ts";
 import {
   checkRetryBackoff,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_BACKOFF,
   retryDelayMs,
 } from "./backoff.ts";
-import {
-  claimReadyJobs,
-  type Disposition,
-  dispose,
-  finishClaimedJob,
-  releaseClaimsOf,
-} from "./claims.ts";
+import { claimReadyJobs, dispose, finishClaimedJob, releaseClaimsOf } from "./claims.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Doorbell } from "./doorbell.ts";
 import { DEFAULT_QUEUE } from "./enqueue.ts";
@@ -44,6 +38,7 @@ import { Listener } from "./listener.ts";
 import { deregisterProcess, registerProcess } from "./processes.ts";
 import { RecoveryLoop } from "./recovery.ts";
 import { SlotPool } from "./slots.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
 
 /**
  * The fallback poll: how long a loop waits for a notification before it
@@ -96,7 +91,7 @@ export function startClaimingWorker(
   database: Database,
   setup: ListeningSetup,
   events: JobEvents,
-  options: WorkerOptions = {},
+  options: WorkerStartOptions = {},
 ): Worker {
   const id = options.name ?? `${hostname()}:${process.pid}`;
   const registry = options.registry ?? workshopJobs();
@@ -298,10 +293,9 @@ export function startClaimingWorker(
     held.set(job.id, "running");
     await options.hooks?.afterPick?.(job.id, workerId);
     const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
+    const outcome = await performJob(job, context);
     try {
-      await performJob(job, context, (outcome) =>
-        recordOutcome(job, claimedAs, workerId, dispose(outcome, nextRetryDelay(job, outcome))),
-      );
+      announceOutcome(context, job, await recordOutcome(job, claimedAs, workerId, outcome));
     } catch {
       // Given up at the shutdown timeout; stop() said so, and gave the job back.
     } finally {
@@ -323,12 +317,13 @@ export function startClaimingWorker(
   // #endregion run
 
   /**
-   * Finishes the job, trying again until the database takes it, however long
-   * it is away. The job has run; its outcome is the one thing this worker
-   * must not lose. Giving up after a few attempts would leave the claim
-   * behind while the worker lives on and heartbeats: recovery never touches
-   * the claims of a live process, so nothing would finish the job or run it
-   * again until the worker stopped.
+   * Finishes the job if the claim is still this process's, trying again
+   * until the database takes it, however long it is away, and says what it
+   * recorded — nothing, when the claim had been taken away. The job has run;
+   * its outcome is the one thing this worker must not lose. Giving up after
+   * a few attempts would leave the claim behind while the worker lives on and
+   * heartbeats: recovery never touches the claims of a live process, so
+   * nothing would finish the job or run it again until the worker stopped.
    *
    * Meanwhile the job keeps its slot. A job whose outcome is not written is
    * not done: its claim is still taken, and a stop waits for it as for a
@@ -343,9 +338,10 @@ export function startClaimingWorker(
     job: StoredJob,
     claimedAs: string,
     workerId: string,
-    disposition: Disposition,
-  ): Promise<RetryScheduled | typeof SUPERSEDED | undefined> {
+    outcome: JobOutcome,
+  ): Promise<RecordedOutcome> {
     held.set(job.id, "recording");
+    const disposition = dispose(outcome, nextRetryDelay(job, outcome));
     for (let waitMs = RECORD_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
       try {
         const { stillOurs, retryAt } = await finishClaimedJob(
@@ -354,8 +350,9 @@ export function startClaimingWorker(
           claimedAs,
           disposition,
         );
-        if (!stillOurs) return SUPERSEDED;
-        return retryAt === undefined ? undefined : { attempt: job.attempt ?? 1, retryAt };
+        if (!stillOurs) return { status: "superseded", outcome: outcome.status };
+        if (outcome.status === "finished" || retryAt === undefined) return outcome;
+        return { status: "retrying", error: outcome.error, attempt: job.attempt ?? 1, retryAt };
       } catch (error) {
         if (givingUp.signal.aborted) throw error;
         events.emit("workerError", {

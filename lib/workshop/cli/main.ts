@@ -22,11 +22,12 @@ import { runStatsCommand } from "./commands/stats.ts";
 import { runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
-import { integerFlag, type Parsed, parseFlags, retryBackoffFlag } from "./parse.ts";
+import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
 import { saveChart, saveResults } from "./save-results.ts";
 import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
 import { UsageError } from "./usage-error.ts";
+import { dropOtherStepsSettings, readWorkerSettings, workerFlagSpec } from "./worker-flags.ts";
 
 async function main(argv: readonly string[]): Promise<number> {
   const steps = await loadSteps();
@@ -97,52 +98,25 @@ async function runCommand(
       return 0;
     }
     case "worker": {
-      const usage = COMMAND_USAGE.worker(n);
-      const spec = {
-        ...NAMESPACE_FLAG,
-        concurrency: { type: "string" },
-        "poll-interval": { type: "string" },
-        "heartbeat-interval": { type: "string" },
-        "alive-threshold": { type: "string" },
-        "supervisor-id": { type: "string" },
-        processes: { type: "string" },
-        queues: { type: "string" },
-        "job-timeout": { type: "string" },
-        "retry-backoff": { type: "string" },
-        "shutdown-timeout": { type: "string" },
-      } as const;
-      const parsed = parseFlags(args, spec, usage, 0);
+      const usage = COMMAND_USAGE.worker(step);
+      const ownArgs = dropOtherStepsSettings(args, step, steps, (line) => console.error(line));
+      const parsed = parseFlags(ownArgs, workerFlagSpec(step), usage, 0);
       if (parsed.flags.help) return printed(usage);
-      const options = {
-        concurrency: integerFlag(parsed, "concurrency", usage, 1, 1000),
-        pollIntervalMs: integerFlag(parsed, "poll-interval", usage, 1, 600_000),
-        heartbeatIntervalMs: integerFlag(parsed, "heartbeat-interval", usage, 1, 3_600_000),
-        aliveThresholdMs: integerFlag(parsed, "alive-threshold", usage, 1, 86_400_000),
-        supervisorId:
-          typeof parsed.flags["supervisor-id"] === "string"
-            ? parsed.flags["supervisor-id"]
-            : undefined,
-        queues:
-          typeof parsed.flags.queues === "string"
-            ? parsed.flags.queues.split(",").map((queue) => queue.trim())
-            : undefined,
-        jobTimeoutMs: integerFlag(parsed, "job-timeout", usage, 1, 86_400_000),
-        retryBackoff: retryBackoffFlag(parsed, "retry-backoff", usage),
-        shutdownTimeoutMs: integerFlag(parsed, "shutdown-timeout", usage, 0, 3_600_000),
-      };
+      const settings = readWorkerSettings(step, parsed, usage);
+      const concurrency = integerFlag(parsed, "concurrency", usage, 1, 1000);
       const processes = integerFlag(parsed, "processes", usage, 1, 100);
       if (processes !== undefined) {
         await withInstance(
           parsed,
           (instance) =>
-            runSupervisorCommand(instance, processes, withoutFlag(args, "processes"), options),
+            runSupervisorCommand(instance, processes, withoutFlag(ownArgs, "processes"), settings),
           openStepWhenReachable,
         );
         return 0;
       }
       await withInstance(
         parsed,
-        (instance) => runWorkerCommand(instance, options),
+        (instance) => runWorkerCommand(instance, { concurrency, ...settings }),
         openStepWhenReachable,
       );
       return 0;

@@ -5,7 +5,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { RetryBackoff } from "../../step.ts";
 import { UsageError } from "./usage-error.ts";
 
 export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
@@ -63,33 +62,4 @@ export function integerFlag(
     );
   }
   return number;
-}
-
-/**
- * `--retry-backoff BASE_MS,MAX_MS,JITTER`, e.g. `500,10000,0.5`: the three
- * numbers of a {@link RetryBackoff}, all given, so nothing is guessed. (The
- * step checks that they make sense together.)
- */
-export function retryBackoffFlag(
-  parsed: Parsed,
-  name: string,
-  usage: string,
-): RetryBackoff | undefined {
-  const value = parsed.flags[name];
-  if (value === undefined) return undefined;
-  const parts = typeof value === "string" ? value.split(",").map(Number) : [];
-  const [baseMs, maxMs, jitter] = parts;
-  if (
-    parts.length !== 3 ||
-    baseMs === undefined ||
-    maxMs === undefined ||
-    jitter === undefined ||
-    parts.some((part) => !Number.isFinite(part))
-  ) {
-    throw new UsageError(
-      `--${name} must be three numbers, BASE_MS,MAX_MS,JITTER (e.g. 500,10000,0.5), not ${JSON.stringify(value)}`,
-      usage,
-    );
-  }
-  return { baseMs, maxMs, jitter };
 }

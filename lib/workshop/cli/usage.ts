@@ -4,6 +4,7 @@
  * @module
  */
 import { type Step, stepFolder } from "../../step.ts";
+import { workerFlagsHelp } from "./worker-flags.ts";
 
 export function topUsage(steps: readonly Step[]): string {
   return [
@@ -27,8 +28,8 @@ export function stepUsage(step: Step): string {
     "",
     "Commands:",
     "  (none) | story   run the story: what this step does and what is still wrong",
-    "  worker           run a worker until Ctrl-C        [--concurrency N] [--poll-interval MS]",
-    "                                                    [--processes N] (steps with a supervisor)",
+    "  worker           run a worker until Ctrl-C        [--concurrency N] [--processes N]",
+    `                                                    ${workerSettingsSummary(step)}`,
     "  enqueue          enqueue jobs                     <JobName> [json-args] [--count N]",
     "                                                    [--at TIME | --in DURATION] [--priority N]",
     "                                                    [--queue NAME] (steps with them, 07 on)",
@@ -52,33 +53,14 @@ const NAMESPACE_HELP =
 export const COMMAND_USAGE = {
   story: (n: string) =>
     `Usage: npm run step ${n} [-- story]\n\nRuns the step's story in the terminal and exits.`,
-  worker: (n: string) =>
+  worker: (step: Step) =>
     [
-      `Usage: npm run step ${n} -- worker [--concurrency N] [--poll-interval MS] [--processes N] [--queues A,B] [--job-timeout MS] [--retry-backoff B,M,J] [--shutdown-timeout MS] [--namespace NAME]`,
+      `Usage: npm run step ${step.id} -- worker [options]`,
       "",
       "Runs a worker in this terminal until Ctrl-C (SIGINT) or SIGTERM, then finishes",
       "the jobs it is running and exits. Enqueue from another terminal.",
       "",
-      "  --concurrency N    jobs run at once (default 1)",
-      "  --poll-interval MS wait between empty polls, for steps that poll (default 100)",
-      "  --heartbeat-interval MS  how often a worker says it is alive, for steps with",
-      "                     heartbeats (06 on; see the step's lesson for the default)",
-      "  --alive-threshold MS     how long without a heartbeat before a worker counts",
-      "                     as dead, for steps with heartbeats",
-      "  --processes N      run a supervisor that starts N worker processes (each with",
-      "                     the other flags) and restarts any that dies, for steps",
-      "                     with a supervisor (06 on)",
-      "  --supervisor-id ID set by a supervisor on the workers it starts",
-      "  --queues A,B       the named queues it serves, the first listed first, for",
-      "                     steps with priorities (07 on; default: default)",
-      "  --job-timeout MS   how long one attempt may run, for jobs without a timeout of",
-      "                     their own, for steps with timeouts (07 on; default: none)",
-      "  --retry-backoff BASE_MS,MAX_MS,JITTER  the wait before retry n is",
-      "                     min(MAX, BASE × 2^(n−1)) × (1 + JITTER × random), for steps",
-      "                     with retries (07 on; default 10000,21600000,0.5)",
-      "  --shutdown-timeout MS  on SIGTERM, how long running jobs may finish before",
-      "                     they are released back to ready, for steps with recovery",
-      "                     (08 on; default 10000)",
+      ...workerFlagsHelp(step),
       NAMESPACE_HELP,
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>
@@ -130,3 +112,14 @@ export const COMMAND_USAGE = {
   diff: (n: string) =>
     `Usage: npm run step ${n} -- diff [--all]\n\nShows what this step changed in the queue code of the step it builds on.\n\n  --all              the lesson (README.md), the demonstration (demo/) and the tests too`,
 } as const;
+
+/** The step's own worker flags, for the summary line of `npm run step NN -- --help`. */
+function workerSettingsSummary(step: Step): string {
+  const flags = Object.values(step.workerSettings).map(
+    (setting) => `--${setting.flag} ${setting.kind.placeholder}`,
+  );
+  if (flags.length === 0) return "(no settings of its own)";
+  return flags.length <= 2
+    ? `[${flags.join("] [")}]`
+    : `and ${flags.length} settings of this step: see worker --help`;
+}

@@ -4,15 +4,9 @@
  *
  * @module
  */
-import type { RetryBackoff, StepInstance } from "../../../step.ts";
+import type { GivenSettings, StepInstance } from "../../../step.ts";
 import { COMMAND_USAGE } from "../usage.ts";
 import { UsageError } from "../usage-error.ts";
-
-export interface SupervisorCommandOptions {
-  readonly heartbeatIntervalMs?: number;
-  readonly aliveThresholdMs?: number;
-  readonly retryBackoff?: RetryBackoff;
-}
 
 /**
  * Runs the step's supervisor until SIGINT or SIGTERM, then forwards that
@@ -23,20 +17,18 @@ export async function runSupervisorCommand(
   instance: StepInstance,
   processes: number,
   workerArgs: readonly string[],
-  options: SupervisorCommandOptions,
+  settings: GivenSettings,
 ): Promise<void> {
   if (!instance.supervise) {
     throw new UsageError(
       `Step ${instance.step.id} has no supervisor: --processes needs a step that has one (06 on). Start several workers in several terminals instead.`,
-      COMMAND_USAGE.worker(instance.step.id),
+      COMMAND_USAGE.worker(instance.step),
     );
   }
   const supervisor = await instance.supervise({
     processes,
     workerArgs,
-    heartbeatIntervalMs: options.heartbeatIntervalMs,
-    aliveThresholdMs: options.aliveThresholdMs,
-    retryBackoff: options.retryBackoff,
+    ...settings,
     out: { line: (text = "") => console.log(text) },
   });
   console.log(

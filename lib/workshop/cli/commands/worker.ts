@@ -3,24 +3,8 @@
  *
  * @module
  */
-import type { RetryBackoff, StepInstance } from "../../../step.ts";
+import type { GivenSettings, StepInstance, WorkerOptions } from "../../../step.ts";
 import { clock } from "../terminal.ts";
-
-export interface WorkerCommandOptions {
-  readonly concurrency?: number;
-  readonly pollIntervalMs?: number;
-  readonly heartbeatIntervalMs?: number;
-  readonly aliveThresholdMs?: number;
-  readonly supervisorId?: string;
-  /** The named queues it serves, for steps with priorities (07 on). */
-  readonly queues?: readonly string[];
-  /** How long one attempt may run, for steps with timeouts (07 on). */
-  readonly jobTimeoutMs?: number;
-  /** The wait before each retry, for steps with retries (07 on). */
-  readonly retryBackoff?: RetryBackoff;
-  /** How long running jobs may finish on a stop, for steps with recovery (08 on). */
-  readonly shutdownTimeoutMs?: number;
-}
 
 /**
  * Runs until SIGINT or SIGTERM. The first signal stops claiming and waits for
@@ -29,7 +13,7 @@ export interface WorkerCommandOptions {
  */
 export async function runWorkerCommand(
   instance: StepInstance,
-  options: WorkerCommandOptions,
+  options: WorkerOptions & GivenSettings,
 ): Promise<void> {
   const { events } = instance;
   events.on("started", (e) =>
