@@ -12,7 +12,7 @@ import { workshopJobs } from "../../lib/jobs/catalog.ts";
 import type { Database } from "../../lib/postgres/database.ts";
 import type { SuperviseOptions, Supervisor } from "../../lib/step.ts";
 import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process.ts";
-import { checkRetryBackoff, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF } from "./backoff.ts";
+import { checkRetryBackoff, DEFAULT_RETRY_BACKOFF, maxAttemptsOf } from "./backoff.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
 import { deregisterProcess, registerProcess } from "./processes.ts";
@@ -68,10 +68,7 @@ export async function startSupervisor(
   const recovery = new RecoveryLoop(database, {
     intervalMs: beat.intervalMs,
     policy: {
-      maxAttemptsOf: (name) =>
-        registry.has(name)
-          ? (registry.lookup(name).maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
-          : DEFAULT_MAX_ATTEMPTS,
+      maxAttemptsOf: (name) => maxAttemptsOf(registry, name),
       backoff: checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF),
     },
     self: () => id,
