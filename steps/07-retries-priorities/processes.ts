@@ -96,8 +96,8 @@ export async function listProcesses(sql: Sql): Promise<ProcessReport[]> {
 /**
  * `reset` while a process is registered and alive: it would drop the row the
  * running worker heartbeats and claims under, and the worker would fail on
- * it every second, for ever. Step 08, where a process can lose its row for a
- * better reason (it was taken for dead), registers again instead.
+ * it every second, for ever. (Step 08, where a process can lose its row for a
+ * better reason — it was taken for dead — also registers again.)
  */
 export class LiveProcessesError extends Error {
   override name = "LiveProcessesError";

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { StepInstance } from "../../lib/step.ts";
+import { enqueueAndWait } from "../../test/support/enqueue-and-wait.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { eventually, gate, nextEvent, nthEvent } from "../../test/support/waiting.ts";
 import { quickJob, waitingJob } from "../../test/support/waiting-job.ts";
@@ -164,6 +165,7 @@ describe("step 08 — recovery", () => {
       "supervisor",
       "theirs",
     ]);
+    await sql(instance).query("DELETE FROM processes"); // rows of no process: reset would refuse
   });
 
   it("a stopping worker lets running jobs finish for its shutdown timeout, then releases the rest to ready", async () => {
@@ -222,5 +224,29 @@ describe("step 08 — recovery", () => {
     expect(await released).toMatchObject({ reason: "outcome not recorded" });
     expect(await instance.counts()).toMatchObject({ ready: 1, claimed: 0, finished: 0 });
     expect(await instance.processes?.()).toEqual([]);
+  });
+});
+
+describe("step 08 — reset", () => {
+  it("refuses while a live worker is registered, naming it, and the worker goes on; resets once it stopped", async () => {
+    const instance = await openForTest(step, "reset");
+    const worker = instance.startWorker({ heartbeatIntervalMs: 100, aliveThresholdMs: 1_500 });
+    try {
+      await eventually(
+        async () => ((await instance.processes?.()) ?? []).length === 1,
+        "the worker to register",
+      );
+      await expect(instance.reset()).rejects.toThrow(
+        new RegExp(
+          `^Not reset: a live process is registered — Worker ${worker.id} \\(pid ${process.pid} `,
+        ),
+      );
+      // Its row is still there: it goes on beating and claiming.
+      await enqueueAndWait(instance, "finished", "Noop", {});
+    } finally {
+      await worker.stop();
+    }
+    await instance.reset();
+    expect(await instance.counts()).toMatchObject({ finished: 0 });
   });
 });
