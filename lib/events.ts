@@ -54,11 +54,18 @@ export interface JobEventMap {
     readonly disposition: "retry" | "dead";
   };
   /**
-   * A stopping worker gave the job back to ready, unfinished, because its
-   * shutdown timeout passed (steps with recovery, 08 on). The attempt is not
+   * A stopping worker gave the job back to ready, because its shutdown
+   * timeout passed (steps with recovery, 08 on). The attempt is not
    * counted: the job did not fail, its worker left.
    */
-  released: JobEventBase & { readonly workerId: string };
+  released: JobEventBase & {
+    readonly workerId: string;
+    /**
+     * Why: the job was still running, or it had ended but its outcome could
+     * not be recorded in time (the database was away). It runs again either way.
+     */
+    readonly reason: "still running" | "outcome not recorded";
+  };
   /**
    * The job ended, but its claim had been taken away meanwhile (steps with
    * recovery, 08 on: its worker was taken for dead, or released it on

@@ -18,7 +18,7 @@ export async function countJobs(sql: Sql): Promise<Record<string, number>> {
 }
 
 /**
- * Step 01 has one queue, `default`: the jobs not finished yet. A running job
+ * This step has one queue, `default`: the jobs not finished yet. A running job
  * is one of them (its transaction has not committed), as in `waiting`.
  */
 export async function countReadyByQueue(sql: Sql): Promise<QueueReport[]> {

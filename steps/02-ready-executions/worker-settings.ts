@@ -1,3 +1,4 @@
+// Unchanged from step 01: steps/01-naive-poll/worker-settings.ts
 /**
  * What this step's worker can be tuned with, beyond what every worker takes
  * (see `lib/worker-settings.ts`): the CLI's `worker` flags and their help

@@ -23,7 +23,7 @@ export async function countJobs(sql: Sql): Promise<Record<string, number>> {
 }
 
 /**
- * Step 03 has one queue, `default`: its ready rows, each as old as its
+ * This step has one queue, `default`: its ready rows, each as old as its
  * `created_at`. A running job is still one of them, as in `ready`.
  */
 export async function countReadyByQueue(sql: Sql): Promise<QueueReport[]> {

@@ -1,3 +1,4 @@
+// Unchanged from step 03: steps/03-listen-notify/worker-settings.ts
 /**
  * What this step's worker can be tuned with, beyond what every worker takes
  * (see `lib/worker-settings.ts`): the CLI's `worker` flags and their help

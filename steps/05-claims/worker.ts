@@ -1,25 +1,22 @@
 /**
- * The worker: claim as many ready jobs as it has free slots, run each outside
- * any transaction, finish each in a short transaction of its own; when there
- * is nothing to claim, wait for a notification (or the slow fallback poll).
+ * The worker, assembled from its parts: the claiming loop (claim-loop.ts:
+ * as many ready jobs as it has free slots, in one short transaction), what
+ * happens to each job it claimed (job-runner.ts: run outside any
+ * transaction, its outcome recorded in a short transaction of its own), and
+ * its stop (shutdown.ts: let the running jobs finish).
  *
  * @module
  */
 import { hostname } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import {
-  announceOutcome,
-  type JobOutcome,
-  performJob,
-  type StoredJob,
-} from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
 import type { Worker } from "../../lib/step.ts";
-import { claimReadyJobs, finishClaimedJob } from "./claims.ts";
+import { claimUntilStopped } from "./claim-loop.ts";
 import { Doorbell } from "./doorbell.ts";
+import { JobRunner } from "./job-runner.ts";
 import { Listener } from "./listener.ts";
+import { stopWorker } from "./shutdown.ts";
 import { SlotPool } from "./slots.ts";
 import type { WorkerStartOptions } from "./worker-settings.ts";
 
@@ -39,21 +36,12 @@ export interface ListeningSetup {
   /** Counts the listening connection's statements into the instance's total. */
   readonly onStatement: () => void;
 }
-/** How long a loop waits after its own query failed (server restarting, say) before trying again. */
-const ERROR_BACKOFF_MS = 1_000;
-/**
- * How many times finishing a job is tried before giving up. The job has run;
- * if the outcome cannot be written (the server is down for longer than
- * this), the claim stays behind, as after a crash.
- */
-const FINISH_ATTEMPTS = 10;
 
 /**
  * Starts one listening connection and one claiming loop with `concurrency`
- * slots in this process. The loop claims as many jobs as there are free
- * slots, starts each in a slot, and claims again when a slot frees up — or,
- * when it found fewer jobs than free slots, waits for the doorbell: rung by a
- * notification, or by the listener when it has (re)connected.
+ * slots in this process. Its claims say who took them by the worker's name
+ * (`host:pid`): a name, not a row — nothing records whether that process
+ * still lives (step 06 gives it one).
  */
 export function startClaimingWorker(
   database: Database,
@@ -61,95 +49,88 @@ export function startClaimingWorker(
   events: JobEvents,
   options: WorkerStartOptions = {},
 ): Worker {
-  const id = options.name ?? `${hostname()}:${process.pid}`;
-  const registry = options.registry ?? workshopJobs();
-  const fallbackInterval = options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS;
-  const slots = new SlotPool(options.concurrency ?? 1);
+  const parts = assembleWorker(database, setup, events, options);
+  const claiming = claim(parts, options);
+  return { id: parts.name, stop: () => stopWorker({ ...parts, claiming }) };
+}
+
+/** A worker's parts, before it claims anything. */
+interface WorkerParts {
+  readonly database: Database;
+  readonly events: JobEvents;
+  readonly name: string;
+  readonly report: (part: string | undefined) => (error: unknown) => void;
+  readonly stopping: AbortController;
+  readonly slots: SlotPool;
+  readonly doorbell: Doorbell;
+  readonly listener: Listener;
+  readonly runner: JobRunner;
+}
+
+function assembleWorker(
+  database: Database,
+  setup: ListeningSetup,
+  events: JobEvents,
+  options: WorkerStartOptions,
+): WorkerParts {
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const report = reporter(events, name);
   const stopping = new AbortController();
   const doorbell = new Doorbell();
+  const listener = startListener(database, setup, doorbell, report("listener"));
+  const registry = options.registry ?? workshopJobs();
+  const runner = new JobRunner({ database, registry, events, name, hooks: options.hooks });
+  const slots = new SlotPool(options.concurrency ?? 1);
+  return {
+    database,
+    events,
+    name,
+    report,
+    stopping,
+    slots,
+    doorbell,
+    listener,
+    runner,
+  };
+}
+
+/** A part of this worker failed (the database is away, say): it says so, and tries again. */
+function reporter(events: JobEvents, name: string) {
+  return (part: string | undefined) => (error: unknown) =>
+    events.emit("workerError", {
+      workerId: part === undefined ? name : `${name}/${part}`,
+      error: String(error),
+      at: now(),
+    });
+}
+
+/** The listening connection: it rings the doorbell on every notification (see listener.ts). */
+function startListener(
+  database: Database,
+  setup: ListeningSetup,
+  doorbell: Doorbell,
+  onError: (error: unknown) => void,
+): Listener {
   const listener = new Listener({
     url: setup.databaseUrl,
     channel: database.schema,
     applicationName: database.schema,
     onWake: () => doorbell.ring(),
-    onError: (error) =>
-      events.emit("workerError", { workerId: `${id}/listener`, error: String(error), at: now() }),
+    onError,
     onStatement: setup.onStatement,
   });
   listener.start();
+  return listener;
+}
 
-  // #region claim-loop
-  async function claimLoop(): Promise<void> {
-    while (!stopping.signal.aborted) {
-      await slots.waitForFree(stopping.signal);
-      if (stopping.signal.aborted) break;
-      const rungBefore = doorbell.rings; // before looking, so no ring is missed
-      const free = slots.free;
-      let jobs: StoredJob[];
-      try {
-        // A short transaction: committed before any of these jobs starts.
-        jobs = await claimReadyJobs(database, id, free);
-      } catch (error) {
-        events.emit("workerError", { workerId: id, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
-        continue;
-      }
-      for (const job of jobs) slots.run((slot) => runClaimedJob(job, `${id}/${slot}`));
-      // Fewer than asked for: the queue is empty for now. Wait for a ring.
-      if (jobs.length < free) {
-        await doorbell.waitForRingAfter(rungBefore, fallbackInterval, stopping.signal);
-      }
-    }
-  }
-  // #endregion claim-loop
-
-  // #region run
-  /**
-   * Runs one claimed job with no transaction open and no connection held:
-   * between the claim's commit and the finish, this worker holds nothing in
-   * the database but the claimed row.
-   */
-  async function runClaimedJob(job: StoredJob, workerId: string): Promise<void> {
-    await options.hooks?.afterPick?.(job.id, workerId);
-    const context = { registry, workerId, events };
-    const outcome = await performJob(job, context);
-    try {
-      await finishWithRetries(job, workerId, outcome);
-      announceOutcome(context, job, outcome);
-    } catch (error) {
-      // Finishing failed every time: the claim stays behind (see claims.ts).
-      events.emit("workerError", { workerId, error: String(error), at: now() });
-    }
-  }
-  // #endregion run
-
-  /** The server may be restarting: try finishing again a few times before giving up. */
-  async function finishWithRetries(
-    job: StoredJob,
-    workerId: string,
-    outcome: JobOutcome,
-  ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await finishClaimedJob(database, job, outcome);
-        return;
-      } catch (error) {
-        if (attempt >= FINISH_ATTEMPTS) throw error;
-        events.emit("workerError", { workerId, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS);
-      }
-    }
-  }
-
-  const loop = claimLoop();
-  return {
-    id,
-    async stop() {
-      // Stop claiming, let the jobs that run finish (and record themselves).
-      stopping.abort();
-      await loop;
-      await slots.idle();
-      await listener.stop();
-    },
-  };
+/** Claims, under the worker's name, until stopped. */
+async function claim(parts: WorkerParts, options: WorkerStartOptions): Promise<void> {
+  const { name, runner, report } = parts;
+  await claimUntilStopped(name, {
+    ...parts,
+    fallbackIntervalMs: options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS,
+    stopping: parts.stopping.signal,
+    run: (job, slot) => runner.run(job, slot),
+    report: report(undefined),
+  });
 }

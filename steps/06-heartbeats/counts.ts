@@ -34,7 +34,7 @@ export async function countJobs(sql: Sql): Promise<Record<string, number>> {
 }
 
 /**
- * Step 06 has one queue, `default`: its ready rows (a claimed job has left
+ * This step has one queue, `default`: its ready rows (a claimed job has left
  * them), each as old as its `created_at`.
  */
 export async function countReadyByQueue(sql: Sql): Promise<QueueReport[]> {

@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { ProcessReport, StepInstance } from "../../lib/step.ts";
+import { enqueueAndWait } from "../../test/support/enqueue-and-wait.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { startPrivatePostgres } from "../../test/support/private-postgres.ts";
 import { recordingJobs } from "../../test/support/recording-jobs.ts";
@@ -215,4 +216,28 @@ describe("step 06 — a PostgreSQL restart", () => {
     await worker.stop();
     expect(await processes(instance)).toEqual([]);
   }, 120_000);
+});
+
+describe("step 06 — reset", () => {
+  it("refuses while a live worker is registered, naming it, and the worker goes on; resets once it stopped", async () => {
+    const instance = await openForTest(step, "reset");
+    const worker = instance.startWorker({ heartbeatIntervalMs: 100, aliveThresholdMs: 1_500 });
+    try {
+      await eventually(
+        async () => ((await instance.processes?.()) ?? []).length === 1,
+        "the worker to register",
+      );
+      await expect(instance.reset()).rejects.toThrow(
+        new RegExp(
+          `^Not reset: a live process is registered — Worker ${worker.id} \\(pid ${process.pid} `,
+        ),
+      );
+      // Its row is still there: it goes on beating and claiming.
+      await enqueueAndWait(instance, "finished", "Noop", {});
+    } finally {
+      await worker.stop();
+    }
+    await instance.reset();
+    expect(await instance.counts()).toMatchObject({ finished: 0 });
+  });
 });

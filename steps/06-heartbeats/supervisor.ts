@@ -44,60 +44,95 @@ export async function startSupervisor(
   options: SuperviseOptions & StepSettings,
 ): Promise<Supervisor> {
   const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
-  const name = `supervisor:${process.pid}`;
-  const id = await registerProcess(database, {
+  const processId = await registerProcess(database, {
     kind: "Supervisor",
-    name,
+    name: `supervisor:${process.pid}`,
     aliveThresholdMs: beat.thresholdMs,
   });
+  const say = (text: string) => options.out.line(`supervisor: ${text}`);
   const heartbeat = new Heartbeat(database, {
-    processId: id,
+    processId,
     intervalMs: beat.intervalMs,
-    onError: (error) => options.out.line(`supervisor: heartbeat failed (${error}); retrying`),
+    onError: (error) => say(`heartbeat failed (${error}); retrying`),
   });
-  let stopping = false;
-  const workers = new Set<WorkerProcess>();
+  const workers = new WorkerProcesses({
+    stepId,
+    namespace: database.schema,
+    args: [...options.workerArgs, "--supervisor-id", processId],
+    out: options.out,
+  });
+  for (let i = 0; i < options.processes; i++) workers.start();
 
-  function startWorker(): void {
+  return {
+    id: processId,
+    async stop(signal) {
+      await workers.stopAll(signal);
+      await heartbeat.stop();
+      await deregisterProcess(database, processId);
+    },
+  };
+}
+// #endregion supervisor
+
+export interface WorkerProcessesOptions {
+  readonly stepId: string;
+  readonly namespace: string;
+  /** The `worker` command's arguments for each process. */
+  readonly args: readonly string[];
+  /** Where the supervisor and its workers' lines go. */
+  readonly out: SuperviseOptions["out"];
+  /** A worker exited without being told to; awaited before its replacement starts. */
+  readonly onUnexpectedExit?: (pid: number) => Promise<void>;
+}
+
+/** The supervisor's worker processes: started, replaced when one exits unexpectedly, stopped together. */
+// #region worker-processes
+export class WorkerProcesses {
+  readonly #options: WorkerProcessesOptions;
+  readonly #running = new Set<WorkerProcess>();
+  #stopping = false;
+
+  constructor(options: WorkerProcessesOptions) {
+    this.#options = options;
+  }
+
+  /** Starts one worker process, and another in its place whenever it exits unexpectedly. */
+  start(): void {
+    const { out } = this.#options;
     const startedAt = Date.now();
     const worker = spawnWorkerProcess({
-      stepId,
-      namespace: database.schema,
-      args: [...options.workerArgs, "--supervisor-id", id],
+      stepId: this.#options.stepId,
+      namespace: this.#options.namespace,
+      args: this.#options.args,
       // Its own process group: a Ctrl-C reaches the supervisor only, which
       // passes it on once. (In one group, each worker would get it twice —
       // from the terminal and from us — and a second signal means "exit now".)
       detached: true,
     });
-    workers.add(worker);
+    this.#running.add(worker);
     const pid = worker.child.pid;
     worker.onLine((line) => {
-      if (line.trim() !== "") options.out.line(`[worker ${pid}] ${line}`);
+      if (line.trim() !== "") out.line(`[worker ${pid}] ${line}`);
     });
     void worker.exited.then(async ({ code, signal }) => {
-      workers.delete(worker);
-      if (stopping) return;
-      options.out.line(
+      this.#running.delete(worker);
+      if (this.#stopping) return;
+      out.line(
         `supervisor: worker ${pid} exited unexpectedly (${signal ?? `code ${code}`}); starting another`,
       );
+      if (pid !== undefined) await this.#options.onUnexpectedExit?.(pid);
       if (Date.now() - startedAt < QUICK_DEATH_MS) await sleep(RESTART_PAUSE_MS);
-      if (!stopping) startWorker();
+      if (!this.#stopping) this.start();
     });
-    options.out.line(`supervisor: started worker process ${pid}`);
+    out.line(`supervisor: started worker process ${pid}`);
   }
 
-  for (let i = 0; i < options.processes; i++) startWorker();
-
-  return {
-    id,
-    async stop(signal) {
-      stopping = true;
-      const exits = [...workers].map((worker) => worker.exited);
-      for (const worker of workers) worker.child.kill(signal);
-      await Promise.all(exits);
-      await heartbeat.stop();
-      await deregisterProcess(database, id);
-    },
-  };
+  /** Sends `signal` to every worker process and resolves when all have exited. */
+  async stopAll(signal: NodeJS.Signals): Promise<void> {
+    this.#stopping = true;
+    const exits = [...this.#running].map((worker) => worker.exited);
+    for (const worker of this.#running) worker.child.kill(signal);
+    await Promise.all(exits);
+  }
 }
-// #endregion supervisor
+// #endregion worker-processes

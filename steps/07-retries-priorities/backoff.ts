@@ -4,8 +4,8 @@
  *
  * @module
  */
-
 import { InputError } from "../../lib/input-error.ts";
+import type { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { RetryBackoff } from "../../lib/step.ts";
 
 /**
@@ -19,6 +19,13 @@ import type { RetryBackoff } from "../../lib/step.ts";
  * export is worth retrying for days.
  */
 export const DEFAULT_MAX_ATTEMPTS = 10;
+
+/** How many attempts the job named `name` gets: its own `maxAttempts`, or the default. */
+export function maxAttemptsOf(registry: JobRegistry, name: string): number {
+  return registry.has(name)
+    ? (registry.lookup(name).maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
+    : DEFAULT_MAX_ATTEMPTS;
+}
 
 /**
  * The wait before retry `n` is `min(maxMs, baseMs × 2^(n−1))`, stretched by

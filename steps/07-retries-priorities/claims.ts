@@ -125,6 +125,12 @@ export function dispose(outcome: JobOutcome, retryDelayMs: number | undefined): 
  * - dead (step 07): the claim goes, a failed_executions row with the error,
  *   the stack and the attempt count comes.
  *
+ * Every write is for the row `released` deleted, so a finish sent a second
+ * time changes nothing: the worker tries again when a finish fails, and a
+ * finish whose COMMIT went through just as the connection broke looks
+ * failed to it. Written by job_id alone, the second one would schedule the
+ * job twice (or fail on the dead queue's primary key, for ever).
+ *
  * The job has already run when this is sent. If the worker dies before it
  * commits, the job ran but stays claimed: a crash between claim and finish
  * leaves the claim behind — step 08 recovers it, and runs the job again.
@@ -132,29 +138,30 @@ export function dispose(outcome: JobOutcome, retryDelayMs: number | undefined): 
 // #region finish
 export async function finishClaimedJob(
   sql: Sql,
-  job: StoredJob,
+  job: Pick<StoredJob, "id">,
   disposition: Disposition,
 ): Promise<number | undefined> {
+  const released = `WITH released AS (
+       DELETE FROM claimed_executions WHERE job_id = $1
+       RETURNING job_id
+     )`;
   switch (disposition.kind) {
     case "finished":
       await sql.query(
-        `WITH released AS (
-           DELETE FROM claimed_executions WHERE job_id = $1
-         )
-         UPDATE jobs SET finished_at = now() WHERE id = $1`,
+        `${released}
+         UPDATE jobs SET finished_at = now()
+         WHERE id IN (SELECT job_id FROM released)`,
         [job.id],
       );
       return undefined;
     case "retry": {
       const [row] = await sql.query<{ retry_at: Date }>(
-        `WITH released AS (
-           DELETE FROM claimed_executions WHERE job_id = $1
-         ), rescheduled AS (
+        `${released}, rescheduled AS (
            INSERT INTO scheduled_executions (job_id, scheduled_at)
-           VALUES ($1, now() + make_interval(secs => $3 / 1000.0))
+           SELECT job_id, now() + make_interval(secs => $3 / 1000.0) FROM released
            RETURNING scheduled_at
          ), noted AS (
-           UPDATE jobs SET error = $2 WHERE id = $1
+           UPDATE jobs SET error = $2 WHERE id IN (SELECT job_id FROM released)
          )
          SELECT scheduled_at AS retry_at FROM rescheduled`,
         [job.id, disposition.error, disposition.delayMs],
@@ -163,13 +170,11 @@ export async function finishClaimedJob(
     }
     case "dead":
       await sql.query(
-        `WITH released AS (
-           DELETE FROM claimed_executions WHERE job_id = $1
-         ), buried AS (
+        `${released}, buried AS (
            INSERT INTO failed_executions (job_id, error, stack, attempts)
-           SELECT id, $2, $3, attempts FROM jobs WHERE id = $1
+           SELECT id, $2, $3, attempts FROM jobs WHERE id IN (SELECT job_id FROM released)
          )
-         UPDATE jobs SET error = $2 WHERE id = $1`,
+         UPDATE jobs SET error = $2 WHERE id IN (SELECT job_id FROM released)`,
         [job.id, disposition.error, disposition.stack],
       );
       return undefined;

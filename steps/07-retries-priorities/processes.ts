@@ -93,3 +93,30 @@ export async function listProcesses(sql: Sql): Promise<ProcessReport[]> {
   }));
 }
 // #endregion alive
+
+/**
+ * `reset` while a process is registered and alive: it would drop the row the
+ * running worker heartbeats and claims under, and the worker would fail on
+ * it every second, for ever. (Step 08, where a process can lose its row for a
+ * better reason — it was taken for dead — also registers again.)
+ */
+export class LiveProcessesError extends Error {
+  override name = "LiveProcessesError";
+  constructor(live: readonly ProcessReport[]) {
+    const described = live
+      .map(
+        (process_) =>
+          `${process_.kind} ${process_.name} (pid ${process_.pid} on ${process_.hostname}, last heartbeat ${Math.round(process_.heartbeatAgeMs / 1000)} s ago)`,
+      )
+      .join("; ");
+    super(
+      `Not reset: ${live.length === 1 ? "a live process is" : `${live.length} live processes are`} registered — ${described}. Stop ${live.length === 1 ? "it" : "them"} first (Ctrl-C where ${live.length === 1 ? "it runs" : "they run"}). A process killed without stopping counts as dead once its alive threshold has passed, and reset goes ahead then.`,
+    );
+  }
+}
+
+/** Throws a {@link LiveProcessesError} if any registered process is alive; what `reset` checks first. */
+export async function refuseWhileAlive(sql: Sql): Promise<void> {
+  const live = (await listProcesses(sql)).filter((process_) => process_.alive);
+  if (live.length > 0) throw new LiveProcessesError(live);
+}

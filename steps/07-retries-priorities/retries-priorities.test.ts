@@ -451,3 +451,27 @@ describe("step 07 — from the command line", () => {
     expect(await instance.counts()).toMatchObject({ ready: 1, scheduled: 1, finished: 1 });
   }, 30_000);
 });
+
+describe("step 07 — reset", () => {
+  it("refuses while a live worker is registered, naming it, and the worker goes on; resets once it stopped", async () => {
+    const instance = await openForTest(step, "reset");
+    const worker = instance.startWorker({ heartbeatIntervalMs: 100, aliveThresholdMs: 1_500 });
+    try {
+      await eventually(
+        async () => ((await instance.processes?.()) ?? []).length === 1,
+        "the worker to register",
+      );
+      await expect(instance.reset()).rejects.toThrow(
+        new RegExp(
+          `^Not reset: a live process is registered — Worker ${worker.id} \\(pid ${process.pid} `,
+        ),
+      );
+      // Its row is still there: it goes on beating and claiming.
+      await enqueueAndWait(instance, "finished", "Noop", {});
+    } finally {
+      await worker.stop();
+    }
+    await instance.reset();
+    expect(await instance.counts()).toMatchObject({ finished: 0 });
+  });
+});

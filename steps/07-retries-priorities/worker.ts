@@ -1,39 +1,30 @@
 /**
- * The worker: register as a process and heartbeat; claim as many ready jobs
- * of its queues as it has free slots, most urgent first; run each outside
- * any transaction, with a timeout; finish each in a short transaction of its
- * own — finished, retried later, or dead; when there is nothing to claim,
- * wait for a notification (or the slow fallback poll); deregister on a clean
- * stop. Without a supervisor, it also runs a dispatcher.
+ * The worker, assembled from its parts: its life as a process
+ * (lifecycle.ts: register, heartbeat, deregister), the claiming loop
+ * (claim-loop.ts: as many ready jobs of its queues as it has free slots,
+ * most urgent first), what happens to each job it claimed (job-runner.ts:
+ * run outside any transaction, with a timeout; finished, retried later, or
+ * dead, recorded in a short transaction of its own), and its stop
+ * (shutdown.ts: let the running jobs finish). Without a supervisor, it also
+ * runs a dispatcher.
  *
  * @module
  */
 import { hostname } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import {
-  announceOutcome,
-  type JobOutcome,
-  performJob,
-  type RecordedOutcome,
-  type StoredJob,
-} from "../../lib/jobs/perform.ts";
 import type { Database } from "../../lib/postgres/database.ts";
 import type { Worker } from "../../lib/step.ts";
-import {
-  checkRetryBackoff,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_RETRY_BACKOFF,
-  retryDelayMs,
-} from "./backoff.ts";
-import { claimReadyJobs, dispose, finishClaimedJob } from "./claims.ts";
+import { checkRetryBackoff, DEFAULT_RETRY_BACKOFF } from "./backoff.ts";
+import { claimUntilStopped } from "./claim-loop.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Doorbell } from "./doorbell.ts";
 import { DEFAULT_QUEUE } from "./enqueue.ts";
-import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
+import { heartbeatSettings } from "./heartbeat.ts";
+import { JobRunner } from "./job-runner.ts";
+import { ProcessLifecycle } from "./lifecycle.ts";
 import { Listener } from "./listener.ts";
-import { deregisterProcess, registerProcess } from "./processes.ts";
+import { stopWorker } from "./shutdown.ts";
 import { SlotPool } from "./slots.ts";
 import type { WorkerStartOptions } from "./worker-settings.ts";
 
@@ -53,22 +44,11 @@ export interface ListeningSetup {
   /** Counts the listening connection's statements into the instance's total. */
   readonly onStatement: () => void;
 }
-/** How long a loop waits after its own query failed (server restarting, say) before trying again. */
-const ERROR_BACKOFF_MS = 1_000;
-/**
- * How many times finishing a job is tried before giving up. The job has run;
- * if the outcome cannot be written (the server is down for longer than
- * this), the claim stays behind, as after a crash.
- */
-const FINISH_ATTEMPTS = 10;
 
 /**
  * Registers this worker as a process (and heartbeats), then starts one
  * listening connection and one claiming loop with `concurrency` slots in
- * this process; its claims point at its process row. The loop claims as many jobs as there are free
- * slots, starts each in a slot, and claims again when a slot frees up — or,
- * when it found fewer jobs than free slots, waits for the doorbell: rung by a
- * notification, or by the listener when it has (re)connected.
+ * this process; its claims point at its process row.
  */
 export function startClaimingWorker(
   database: Database,
@@ -76,198 +56,115 @@ export function startClaimingWorker(
   events: JobEvents,
   options: WorkerStartOptions = {},
 ): Worker {
-  const id = options.name ?? `${hostname()}:${process.pid}`;
-  const registry = options.registry ?? workshopJobs();
-  const fallbackInterval = options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS;
-  const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
-  const slots = new SlotPool(options.concurrency ?? 1);
-  const queues = options.queues ?? [DEFAULT_QUEUE];
-  const backoff = checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF);
+  const parts = assembleWorker(database, setup, events, options);
+  const claiming = registerThenClaim(parts, options);
+  return { id: parts.name, stop: () => stopWorker({ ...parts, claiming }) };
+}
+
+/** A worker's parts, before it claims anything. */
+interface WorkerParts {
+  readonly database: Database;
+  readonly events: JobEvents;
+  readonly name: string;
+  readonly report: (part: string | undefined) => (error: unknown) => void;
+  readonly stopping: AbortController;
+  readonly slots: SlotPool;
+  readonly doorbell: Doorbell;
+  readonly listener: Listener;
+  readonly lifecycle: ProcessLifecycle;
+  readonly runner: JobRunner;
+  readonly dispatcher?: Dispatcher;
+}
+
+function assembleWorker(
+  database: Database,
+  setup: ListeningSetup,
+  events: JobEvents,
+  options: WorkerStartOptions,
+): WorkerParts {
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const report = reporter(events, name);
   const stopping = new AbortController();
   const doorbell = new Doorbell();
+  const listener = startListener(database, setup, doorbell, report("listener"));
+  const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
+  const lifecycle = new ProcessLifecycle(database, {
+    name,
+    supervisorId: options.supervisorId,
+    beat,
+    stopping: stopping.signal,
+    report: (part, error) => report(part)(error),
+  });
+  const registry = options.registry ?? workshopJobs();
+  const backoff = checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF);
+  const { jobTimeoutMs, hooks } = options;
+  const runner = new JobRunner({ database, registry, events, name, backoff, jobTimeoutMs, hooks });
+  // A supervised worker leaves dispatching to its supervisor (see dispatcher.ts).
+  const housekeeping =
+    options.supervisorId === undefined
+      ? {
+          dispatcher: new Dispatcher(database, {
+            intervalMs: options.dispatchIntervalMs,
+            onError: report("dispatcher"),
+          }),
+        }
+      : {};
+  const slots = new SlotPool(options.concurrency ?? 1);
+  return {
+    database,
+    events,
+    name,
+    report,
+    stopping,
+    slots,
+    doorbell,
+    listener,
+    lifecycle,
+    runner,
+    ...housekeeping,
+  };
+}
+
+/** A part of this worker failed (the database is away, say): it says so, and tries again. */
+function reporter(events: JobEvents, name: string) {
+  return (part: string | undefined) => (error: unknown) =>
+    events.emit("workerError", {
+      workerId: part === undefined ? name : `${name}/${part}`,
+      error: String(error),
+      at: now(),
+    });
+}
+
+/** The listening connection: it rings the doorbell on every notification (see listener.ts). */
+function startListener(
+  database: Database,
+  setup: ListeningSetup,
+  doorbell: Doorbell,
+  onError: (error: unknown) => void,
+): Listener {
   const listener = new Listener({
     url: setup.databaseUrl,
     channel: database.schema,
     applicationName: database.schema,
     onWake: () => doorbell.ring(),
-    onError: (error) =>
-      events.emit("workerError", { workerId: `${id}/listener`, error: String(error), at: now() }),
+    onError,
     onStatement: setup.onStatement,
   });
   listener.start();
+  return listener;
+}
 
-  // #region lifecycle
-  let heartbeat: Heartbeat | undefined;
-  let dispatcher: Dispatcher | undefined;
-  let processId: string | undefined;
-  /** Registers (retrying while the database is away), then heartbeats, then claims until stopped. */
-  async function live(): Promise<void> {
-    processId = await register();
-    if (processId === undefined) return; // stopped before it could register
-    heartbeat = new Heartbeat(database, {
-      processId,
-      intervalMs: beat.intervalMs,
-      onError: (error) =>
-        events.emit("workerError", {
-          workerId: `${id}/heartbeat`,
-          error: String(error),
-          at: now(),
-        }),
-      onBeat: checkOnSupervisor,
-    });
-    // A supervised worker leaves dispatching to its supervisor.
-    if (options.supervisorId === undefined) {
-      dispatcher = new Dispatcher(database, {
-        intervalMs: options.dispatchIntervalMs,
-        onError: (error) =>
-          events.emit("workerError", {
-            workerId: `${id}/dispatcher`,
-            error: String(error),
-            at: now(),
-          }),
-      });
-    }
-    await claimLoop(processId);
-  }
-
-  async function register(): Promise<string | undefined> {
-    while (!stopping.signal.aborted) {
-      try {
-        return await registerProcess(database, {
-          kind: "Worker",
-          name: id,
-          supervisorId: options.supervisorId,
-          aliveThresholdMs: beat.thresholdMs,
-        });
-      } catch (error) {
-        events.emit("workerError", { workerId: id, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * A worker started by a supervisor stops when its supervisor is gone (its
-   * parent process changed: the supervisor was killed and the worker was
-   * handed to init). Solid Queue's workers do the same. It stops the way a
-   * SIGTERM would stop it — finish the running jobs, deregister — by sending
-   * itself one, so the worker command's usual shutdown runs. Only one: the
-   * heartbeat goes on while the jobs finish, and a second SIGTERM means "exit
-   * at once" — mid-job, still holding the claims.
-   */
-  const parentAtStart = process.ppid;
-  let toldToStop = false;
-  function checkOnSupervisor(): void {
-    if (options.supervisorId === undefined || toldToStop || process.ppid === parentAtStart) return;
-    toldToStop = true;
-    events.emit("workerError", {
-      workerId: id,
-      error: `Supervisor ${options.supervisorId} (pid ${parentAtStart}) is gone: stopping.`,
-      at: now(),
-    });
-    process.kill(process.pid, "SIGTERM");
-  }
-  // #endregion lifecycle
-
-  // #region claim-loop
-  async function claimLoop(processId: string): Promise<void> {
-    while (!stopping.signal.aborted) {
-      await slots.waitForFree(stopping.signal);
-      if (stopping.signal.aborted) break;
-      const rungBefore = doorbell.rings; // before looking, so no ring is missed
-      const free = slots.free;
-      let jobs: StoredJob[];
-      try {
-        // A short transaction: committed before any of these jobs starts.
-        jobs = await claimReadyJobs(database, processId, queues, free);
-      } catch (error) {
-        events.emit("workerError", { workerId: id, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
-        continue;
-      }
-      for (const job of jobs) slots.run((slot) => runClaimedJob(job, `${id}/${slot}`));
-      // Fewer than asked for: the queue is empty for now. Wait for a ring.
-      if (jobs.length < free) {
-        await doorbell.waitForRingAfter(rungBefore, fallbackInterval, stopping.signal);
-      }
-    }
-  }
-  // #endregion claim-loop
-
-  // #region run
-  /**
-   * Runs one claimed job with no transaction open and no connection held:
-   * between the claim's commit and the finish, this worker holds nothing in
-   * the database but the claimed row. An attempt that outlives its timeout
-   * (the job's `timeoutMs`, or the worker's `jobTimeoutMs`) is failed, and
-   * its slot is free again — see `performJob` for what that cannot stop.
-   * A failed attempt is retried after a backoff while the job has attempts
-   * left (its `maxAttempts`, or {@link DEFAULT_MAX_ATTEMPTS}); after the
-   * last one, it goes to the dead queue.
-   */
-  async function runClaimedJob(job: StoredJob, workerId: string): Promise<void> {
-    await options.hooks?.afterPick?.(job.id, workerId);
-    const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
-    const outcome = await performJob(job, context);
-    try {
-      announceOutcome(context, job, await finishWithRetries(job, workerId, outcome));
-    } catch (error) {
-      // Finishing failed every time: the claim stays behind (see claims.ts).
-      events.emit("workerError", { workerId, error: String(error), at: now() });
-    }
-  }
-
-  /** The wait before the job's next attempt, or `undefined` when it has none left. */
-  function nextRetryDelay(job: StoredJob, outcome: JobOutcome): number | undefined {
-    if (outcome.status === "finished") return undefined;
-    const maxAttempts = registry.has(job.name)
-      ? (registry.lookup(job.name).maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
-      : DEFAULT_MAX_ATTEMPTS;
-    return retryDelayMs(job.attempt ?? 1, maxAttempts, outcome.retryable, backoff);
-  }
-  // #endregion run
-
-  /**
-   * Records the outcome (finished, retry later, or dead) and says which it
-   * was. The server may be restarting: try a few times before giving up.
-   */
-  async function finishWithRetries(
-    job: StoredJob,
-    workerId: string,
-    outcome: JobOutcome,
-  ): Promise<RecordedOutcome> {
-    const disposition = dispose(outcome, nextRetryDelay(job, outcome));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const retryAt = await finishClaimedJob(database, job, disposition);
-        if (outcome.status === "finished" || retryAt === undefined) return outcome;
-        return { status: "retrying", error: outcome.error, attempt: job.attempt ?? 1, retryAt };
-      } catch (error) {
-        if (attempt >= FINISH_ATTEMPTS) throw error;
-        events.emit("workerError", { workerId, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS);
-      }
-    }
-  }
-
-  const running = live();
-  return {
-    id,
-    async stop() {
-      // Stop claiming, let the jobs that run finish (and record themselves),
-      // then say goodbye: a process that deregistered is not dead.
-      stopping.abort();
-      await running;
-      await slots.idle();
-      await dispatcher?.stop();
-      await heartbeat?.stop();
-      if (processId !== undefined) {
-        await deregisterProcess(database, processId).catch((error: unknown) => {
-          events.emit("workerError", { workerId: id, error: String(error), at: now() });
-        });
-      }
-      await listener.stop();
-    },
-  };
+/** Registers, then claims until stopped. */
+async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions): Promise<void> {
+  const { lifecycle, runner, report } = parts;
+  const processId = await lifecycle.register();
+  if (processId === undefined) return; // stopped before it could register
+  await claimUntilStopped(processId, {
+    ...parts,
+    queues: options.queues ?? [DEFAULT_QUEUE],
+    fallbackIntervalMs: options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS,
+    stopping: parts.stopping.signal,
+    run: (job, slot) => runner.run(job, slot),
+    report: report(undefined),
+  });
 }

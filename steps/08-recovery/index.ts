@@ -13,7 +13,7 @@ import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
 import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
-import { listProcesses } from "./processes.ts";
+import { listProcesses, refuseWhileAlive } from "./processes.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
 import { WORKER_SETTINGS } from "./worker-settings.ts";
@@ -72,7 +72,11 @@ export const step: Step = {
       queues: () => countReadyByQueue(database),
       fillHistory: (count) => insertFinishedJobs(database, count),
       statementsSent: () => database.statementsSent + listenerStatements,
-      reset: recreate,
+      // Not while a worker runs on these tables (see LiveProcessesError).
+      reset: async () => {
+        await refuseWhileAlive(database);
+        await recreate();
+      },
       close: () => database.close(),
       processes: () => listProcesses(database),
       supervise: (supervisorOptions) =>

@@ -5,12 +5,14 @@
  * what died while nothing ran is recovered at start; a worker taken for dead
  * registers again and records nothing when its job ends late; a supervisor's
  * word that a worker exited is enough; a stopping worker releases what
- * outlives its shutdown timeout.
+ * outlives its shutdown timeout, and says so of an outcome it could not
+ * record.
  */
 import { describe, expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { StepInstance } from "../../lib/step.ts";
+import { enqueueAndWait } from "../../test/support/enqueue-and-wait.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { eventually, gate, nextEvent, nthEvent } from "../../test/support/waiting.ts";
 import { quickJob, waitingJob } from "../../test/support/waiting-job.ts";
@@ -163,6 +165,7 @@ describe("step 08 — recovery", () => {
       "supervisor",
       "theirs",
     ]);
+    await sql(instance).query("DELETE FROM processes"); // rows of no process: reset would refuse
   });
 
   it("a stopping worker lets running jobs finish for its shutdown timeout, then releases the rest to ready", async () => {
@@ -193,5 +196,57 @@ describe("step 08 — recovery", () => {
     await superseded;
     expect(await instance.counts()).toMatchObject({ ready: 1, finished: 1 });
     expect(await instance.processes?.()).toEqual([]);
+  });
+
+  it("a stopping worker that could not record a job's outcome by its shutdown timeout says so, and hands the job back", async () => {
+    const instance = await openForTest(step, "unrecorded");
+    // The database is up, but refuses to mark a job finished: the worker
+    // tries again and again, until the stop gives up.
+    await sql(instance).query(
+      `CREATE FUNCTION refuse_finish() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'finishing refused by the test'; END $$`,
+    );
+    await sql(instance).query(
+      `CREATE TRIGGER refuse_finish BEFORE UPDATE OF finished_at ON jobs
+       FOR EACH ROW WHEN (NEW.finished_at IS NOT NULL) EXECUTE FUNCTION refuse_finish()`,
+    );
+    const id = await instance.enqueue("Quick", {});
+    const refused = nextEvent(instance.events, "workerError", (e) =>
+      e.error.includes("finishing refused by the test"),
+    );
+    const worker = instance.startWorker({
+      registry: new JobRegistry([quickJob()]),
+      shutdownTimeoutMs: 200,
+    });
+    await refused;
+    const released = nextEvent(instance.events, "released", (e) => e.jobId === id);
+    await worker.stop();
+    expect(await released).toMatchObject({ reason: "outcome not recorded" });
+    expect(await instance.counts()).toMatchObject({ ready: 1, claimed: 0, finished: 0 });
+    expect(await instance.processes?.()).toEqual([]);
+  });
+});
+
+describe("step 08 — reset", () => {
+  it("refuses while a live worker is registered, naming it, and the worker goes on; resets once it stopped", async () => {
+    const instance = await openForTest(step, "reset");
+    const worker = instance.startWorker({ heartbeatIntervalMs: 100, aliveThresholdMs: 1_500 });
+    try {
+      await eventually(
+        async () => ((await instance.processes?.()) ?? []).length === 1,
+        "the worker to register",
+      );
+      await expect(instance.reset()).rejects.toThrow(
+        new RegExp(
+          `^Not reset: a live process is registered — Worker ${worker.id} \\(pid ${process.pid} `,
+        ),
+      );
+      // Its row is still there: it goes on beating and claiming.
+      await enqueueAndWait(instance, "finished", "Noop", {});
+    } finally {
+      await worker.stop();
+    }
+    await instance.reset();
+    expect(await instance.counts()).toMatchObject({ finished: 0 });
   });
 });

@@ -19,7 +19,8 @@ import { DEFAULT_RETRY_BACKOFF } from "./backoff.ts";
 import { DEFAULT_DISPATCH_INTERVAL_MS } from "./dispatcher.ts";
 import { DEFAULT_QUEUE } from "./enqueue.ts";
 import { DEFAULT_ALIVE_THRESHOLD_MS, DEFAULT_HEARTBEAT_INTERVAL_MS } from "./heartbeat.ts";
-import { DEFAULT_FALLBACK_POLL_INTERVAL_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from "./worker.ts";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from "./shutdown.ts";
+import { DEFAULT_FALLBACK_POLL_INTERVAL_MS } from "./worker.ts";
 
 export const WORKER_SETTINGS = {
   pollIntervalMs: {

@@ -1,42 +1,33 @@
 /**
- * The worker: register as a process and heartbeat; claim as many ready jobs
- * of its queues as it has free slots, most urgent first; run each outside
- * any transaction, with a timeout; finish each in a short transaction of its
- * own — finished, retried later, or dead, if the claim is still its own;
- * when there is nothing to claim, wait for a notification (or the slow
- * fallback poll). On a stop, let running jobs finish for the shutdown
- * timeout, release the rest, deregister. Without a supervisor, it also runs
- * a dispatcher and the recovery loop.
+ * The worker, assembled from its parts: its life as a process
+ * (lifecycle.ts: register, heartbeat, register again when taken for dead,
+ * deregister), the claiming loop (claim-loop.ts: as many ready jobs of its
+ * queues as it has free slots, most urgent first), what happens to each job
+ * it claimed (job-runner.ts: run outside any transaction, with a timeout;
+ * finished, retried later, or dead, recorded in a short transaction of its
+ * own if the claim is still its own), and its stop (shutdown.ts: finish
+ * what can finish within the shutdown timeout, give back the rest). Without
+ * a supervisor, it also runs a dispatcher and the recovery loop.
  *
  * @module
  */
 import { hostname } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import {
-  announceOutcome,
-  type JobOutcome,
-  performJob,
-  type RecordedOutcome,
-  type StoredJob,
-} from "../../lib/jobs/perform.ts";
+import type { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { Database } from "../../lib/postgres/database.ts";
-import type { Worker } from "../../lib/step.ts";
-import {
-  checkRetryBackoff,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_RETRY_BACKOFF,
-  retryDelayMs,
-} from "./backoff.ts";
-import { claimReadyJobs, dispose, finishClaimedJob, releaseClaimsOf } from "./claims.ts";
+import type { RetryBackoff, Worker } from "../../lib/step.ts";
+import { checkRetryBackoff, DEFAULT_RETRY_BACKOFF, maxAttemptsOf } from "./backoff.ts";
+import { claimUntilStopped } from "./claim-loop.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Doorbell } from "./doorbell.ts";
 import { DEFAULT_QUEUE } from "./enqueue.ts";
-import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
+import { heartbeatSettings } from "./heartbeat.ts";
+import { JobRunner } from "./job-runner.ts";
+import { ProcessLifecycle } from "./lifecycle.ts";
 import { Listener } from "./listener.ts";
-import { deregisterProcess, registerProcess } from "./processes.ts";
 import { RecoveryLoop } from "./recovery.ts";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, stopWorker } from "./shutdown.ts";
 import { SlotPool } from "./slots.ts";
 import type { WorkerStartOptions } from "./worker-settings.ts";
 
@@ -50,40 +41,17 @@ import type { WorkerStartOptions } from "./worker-settings.ts";
  */
 export const DEFAULT_FALLBACK_POLL_INTERVAL_MS = 5_000;
 
-/**
- * How long a stopping worker lets its running jobs finish before it releases
- * their claims back to ready (Solid Queue's `shutdown_timeout` is 5 s;
- * Sidekiq's is 25 s, under the 30 s Heroku and Kubernetes wait before
- * SIGKILL). It should be shorter than whatever sends the SIGKILL after the
- * SIGTERM, or the release never happens.
- */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-
 /** What the listening worker needs besides the pool: where to open its listening connection. */
 export interface ListeningSetup {
   readonly databaseUrl: string;
   /** Counts the listening connection's statements into the instance's total. */
   readonly onStatement: () => void;
 }
-/** How long a loop waits after its own query failed (server restarting, say) before trying again. */
-const ERROR_BACKOFF_MS = 1_000;
-/**
- * How many times finishing a job is tried before giving up. The job has run;
- * if the outcome cannot be written (the server is down for longer than
- * this), the claim stays behind until this worker stops — it releases it
- * then, and the job runs again — or is pruned.
- */
-const FINISH_ATTEMPTS = 10;
-/** PostgreSQL's SQLSTATE for a row that references one that does not exist. */
-const FOREIGN_KEY_VIOLATION = "23503";
 
 /**
  * Registers this worker as a process (and heartbeats), then starts one
  * listening connection and one claiming loop with `concurrency` slots in
- * this process; its claims point at its process row. The loop claims as many jobs as there are free
- * slots, starts each in a slot, and claims again when a slot frees up — or,
- * when it found fewer jobs than free slots, waits for the doorbell: rung by a
- * notification, or by the listener when it has (re)connected.
+ * this process; its claims point at its process row.
  */
 export function startClaimingWorker(
   database: Database,
@@ -91,303 +59,152 @@ export function startClaimingWorker(
   events: JobEvents,
   options: WorkerStartOptions = {},
 ): Worker {
-  const id = options.name ?? `${hostname()}:${process.pid}`;
-  const registry = options.registry ?? workshopJobs();
-  const fallbackInterval = options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS;
-  const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
-  const slots = new SlotPool(options.concurrency ?? 1);
-  const queues = options.queues ?? [DEFAULT_QUEUE];
+  const parts = assembleWorker(database, setup, events, options);
+  const claiming = registerThenClaim(parts, options);
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-  const backoff = checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF);
+  return { id: parts.name, stop: () => stopWorker({ ...parts, claiming, shutdownTimeoutMs }) };
+}
+
+/** A worker's parts, before it claims anything. */
+interface WorkerParts {
+  readonly database: Database;
+  readonly events: JobEvents;
+  readonly name: string;
+  readonly report: (part: string | undefined) => (error: unknown) => void;
+  readonly stopping: AbortController;
+  readonly slots: SlotPool;
+  readonly doorbell: Doorbell;
+  readonly listener: Listener;
+  readonly lifecycle: ProcessLifecycle;
+  readonly aliveThresholdMs: number;
+  readonly runner: JobRunner;
+  readonly dispatcher?: Dispatcher;
+  readonly recovery?: RecoveryLoop;
+}
+
+function assembleWorker(
+  database: Database,
+  setup: ListeningSetup,
+  events: JobEvents,
+  options: WorkerStartOptions,
+): WorkerParts {
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const report = reporter(events, name);
   const stopping = new AbortController();
   const doorbell = new Doorbell();
+  const listener = startListener(database, setup, doorbell, report("listener"));
+  const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
+  const lifecycle = new ProcessLifecycle(database, {
+    name,
+    supervisorId: options.supervisorId,
+    beat,
+    stopping: stopping.signal,
+    report: (part, error) => report(part)(error),
+  });
+  const registry = options.registry ?? workshopJobs();
+  const backoff = checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF);
+  const { jobTimeoutMs, hooks } = options;
+  const runner = new JobRunner({ database, registry, events, name, backoff, jobTimeoutMs, hooks });
+  // A supervised worker leaves dispatching and recovery to its supervisor.
+  const housekeeping =
+    options.supervisorId === undefined
+      ? {
+          dispatcher: new Dispatcher(database, {
+            intervalMs: options.dispatchIntervalMs,
+            onError: report("dispatcher"),
+          }),
+          recovery: startRecovery(database, { events, name, registry, backoff, beat, lifecycle }),
+        }
+      : {};
+  const slots = new SlotPool(options.concurrency ?? 1);
+  const aliveThresholdMs = beat.thresholdMs;
+  return {
+    database,
+    events,
+    name,
+    report,
+    stopping,
+    slots,
+    doorbell,
+    listener,
+    lifecycle,
+    aliveThresholdMs,
+    runner,
+    ...housekeeping,
+  };
+}
+
+/** A part of this worker failed (the database is away, say): it says so, and tries again. */
+function reporter(events: JobEvents, name: string) {
+  return (part: string | undefined) => (error: unknown) =>
+    events.emit("workerError", {
+      workerId: part === undefined ? name : `${name}/${part}`,
+      error: String(error),
+      at: now(),
+    });
+}
+
+/** The listening connection: it rings the doorbell on every notification (see listener.ts). */
+function startListener(
+  database: Database,
+  setup: ListeningSetup,
+  doorbell: Doorbell,
+  onError: (error: unknown) => void,
+): Listener {
   const listener = new Listener({
     url: setup.databaseUrl,
     channel: database.schema,
     applicationName: database.schema,
     onWake: () => doorbell.ring(),
-    onError: (error) =>
-      events.emit("workerError", { workerId: `${id}/listener`, error: String(error), at: now() }),
+    onError,
     onStatement: setup.onStatement,
   });
   listener.start();
+  return listener;
+}
 
-  // #region lifecycle
-  let heartbeat: Heartbeat | undefined;
-  let dispatcher: Dispatcher | undefined;
-  let recovery: RecoveryLoop | undefined;
-  let processId: string | undefined;
-  /** Set when this process learns that it was pruned: it registers again before its next claim. */
-  let pruned = false;
-  /** Registers (retrying while the database is away), then heartbeats, then claims until stopped. */
-  async function live(): Promise<void> {
-    processId = await register();
-    if (processId === undefined) return; // stopped before it could register
-    heartbeat = startHeartbeat(processId);
-    // A supervised worker leaves dispatching and recovery to its supervisor.
-    if (options.supervisorId === undefined) {
-      recovery = new RecoveryLoop(database, {
-        intervalMs: beat.intervalMs,
-        policy: { maxAttemptsOf, backoff },
-        self: () => processId,
-        onRecovered: (dead) => {
-          for (const job of dead.jobs) {
-            events.emit("recovered", {
-              jobId: job.jobId,
-              name: job.name,
-              workerId: `${id}/recovery`,
-              deadProcess: `${dead.processId} (${dead.name})`,
-              disposition: job.disposition,
-              at: now(),
-            });
-          }
-        },
-        onError: (error) =>
-          events.emit("workerError", {
-            workerId: `${id}/recovery`,
-            error: String(error),
-            at: now(),
-          }),
-      });
-      dispatcher = new Dispatcher(database, {
-        intervalMs: options.dispatchIntervalMs,
-        onError: (error) =>
-          events.emit("workerError", {
-            workerId: `${id}/dispatcher`,
-            error: String(error),
-            at: now(),
-          }),
-      });
-    }
-    await claimLoop();
-  }
+/** Registers, then claims until stopped. */
+async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions): Promise<void> {
+  const { lifecycle, runner, report } = parts;
+  if ((await lifecycle.register()) === undefined) return; // stopped before it could register
+  await claimUntilStopped(lifecycle, {
+    ...parts,
+    queues: options.queues ?? [DEFAULT_QUEUE],
+    fallbackIntervalMs: options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS,
+    stopping: parts.stopping.signal,
+    run: (job, processId, slot) => runner.run(job, processId, slot),
+    report: report(undefined),
+  });
+}
 
-  function startHeartbeat(processId: string): Heartbeat {
-    return new Heartbeat(database, {
-      processId,
-      intervalMs: beat.intervalMs,
-      onError: (error) =>
-        events.emit("workerError", {
-          workerId: `${id}/heartbeat`,
-          error: String(error),
-          at: now(),
-        }),
-      onBeat: checkOnSupervisor,
-      onPruned: () => {
-        pruned = true;
-        doorbell.ring();
-      },
-    });
-  }
-
-  /**
-   * This process was taken for dead — it was silent for longer than its
-   * threshold: a long pause, a database away for a minute — and pruned, its
-   * jobs sent back through the retry path. It is alive, so it registers
-   * again, as a new process, and goes on claiming. The jobs it still runs
-   * under the old registration end as `superseded`: they run again
-   * elsewhere. (Solid Queue's processes stop instead, and leave starting a
-   * new one to their supervisor; here a worker may have none.)
-   */
-  async function registerAgain(): Promise<void> {
-    events.emit("workerError", {
-      workerId: id,
-      error: `process ${processId} was taken for dead and pruned (its jobs went back through the retry path): registering again`,
-      at: now(),
-    });
-    pruned = false;
-    await heartbeat?.stop();
-    processId = await register();
-    if (processId !== undefined) heartbeat = startHeartbeat(processId);
-  }
-
-  async function register(): Promise<string | undefined> {
-    while (!stopping.signal.aborted) {
-      try {
-        return await registerProcess(database, {
-          kind: "Worker",
-          name: id,
-          supervisorId: options.supervisorId,
-          aliveThresholdMs: beat.thresholdMs,
-        });
-      } catch (error) {
-        events.emit("workerError", { workerId: id, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
+/**
+ * The recovery loop of a worker without a supervisor: it prunes dead
+ * processes (never itself) every heartbeat interval, and announces each job
+ * it sent back.
+ */
+function startRecovery(
+  database: Database,
+  worker: {
+    readonly events: JobEvents;
+    readonly name: string;
+    readonly registry: JobRegistry;
+    readonly backoff: RetryBackoff;
+    readonly beat: { readonly intervalMs: number };
+    readonly lifecycle: ProcessLifecycle;
+  },
+): RecoveryLoop {
+  const { events, name, registry } = worker;
+  const workerId = `${name}/recovery`;
+  return new RecoveryLoop(database, {
+    intervalMs: worker.beat.intervalMs,
+    policy: { maxAttemptsOf: (job) => maxAttemptsOf(registry, job), backoff: worker.backoff },
+    self: () => worker.lifecycle.processId,
+    onRecovered: (dead) => {
+      for (const job of dead.jobs) {
+        const deadProcess = `${dead.processId} (${dead.name})`;
+        events.emit("recovered", { ...job, workerId, deadProcess, at: now() });
       }
-    }
-    return undefined;
-  }
-
-  /**
-   * A worker started by a supervisor stops when its supervisor is gone (its
-   * parent process changed: the supervisor was killed and the worker was
-   * handed to init). Solid Queue's workers do the same. It stops the way a
-   * SIGTERM would stop it — finish the running jobs, deregister — by sending
-   * itself one, so the worker command's usual shutdown runs. Only one: the
-   * heartbeat goes on while the jobs finish, and a second SIGTERM means "exit
-   * at once" — mid-job, still holding the claims.
-   */
-  const parentAtStart = process.ppid;
-  let toldToStop = false;
-  function checkOnSupervisor(): void {
-    if (options.supervisorId === undefined || toldToStop || process.ppid === parentAtStart) return;
-    toldToStop = true;
-    events.emit("workerError", {
-      workerId: id,
-      error: `Supervisor ${options.supervisorId} (pid ${parentAtStart}) is gone: stopping.`,
-      at: now(),
-    });
-    process.kill(process.pid, "SIGTERM");
-  }
-  // #endregion lifecycle
-
-  // #region claim-loop
-  async function claimLoop(): Promise<void> {
-    while (!stopping.signal.aborted) {
-      await slots.waitForFree(stopping.signal);
-      if (pruned) await registerAgain();
-      if (stopping.signal.aborted || processId === undefined) break;
-      const rungBefore = doorbell.rings; // before looking, so no ring is missed
-      const free = slots.free;
-      let jobs: StoredJob[];
-      try {
-        // A short transaction: committed before any of these jobs starts.
-        jobs = await claimReadyJobs(database, processId, queues, free);
-      } catch (error) {
-        // A claim that points at a process row that is gone: pruned, and
-        // the heartbeat has not noticed yet.
-        if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) pruned = true;
-        events.emit("workerError", { workerId: id, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
-        continue;
-      }
-      const claimedAs = processId;
-      for (const job of jobs) {
-        slots.run((slot) => runClaimedJob(job, claimedAs, `${id}/${slot}`));
-      }
-      // Fewer than asked for: the queue is empty for now. Wait for a ring.
-      if (jobs.length < free) {
-        await doorbell.waitForRingAfter(rungBefore, fallbackInterval, stopping.signal);
-      }
-    }
-  }
-  // #endregion claim-loop
-
-  // #region run
-  /**
-   * Runs one claimed job with no transaction open and no connection held:
-   * between the claim's commit and the finish, this worker holds nothing in
-   * the database but the claimed row. An attempt that outlives its timeout
-   * (the job's `timeoutMs`, or the worker's `jobTimeoutMs`) is failed, and
-   * its slot is free again — see `performJob` for what that cannot stop.
-   * A failed attempt is retried after a backoff while the job has attempts
-   * left (its `maxAttempts`, or {@link DEFAULT_MAX_ATTEMPTS}); after the
-   * last one, it goes to the dead queue.
-   */
-  async function runClaimedJob(job: StoredJob, claimedAs: string, workerId: string): Promise<void> {
-    await options.hooks?.afterPick?.(job.id, workerId);
-    const context = { registry, workerId, events, timeoutMs: options.jobTimeoutMs };
-    const outcome = await performJob(job, context);
-    try {
-      announceOutcome(context, job, await finishWithRetries(job, claimedAs, workerId, outcome));
-    } catch (error) {
-      // Finishing failed every time: the claim stays behind, until this
-      // worker releases it when it stops (or is pruned).
-      events.emit("workerError", { workerId, error: String(error), at: now() });
-    }
-  }
-
-  /** The wait before the job's next attempt, or `undefined` when it has none left. */
-  function nextRetryDelay(job: StoredJob, outcome: JobOutcome): number | undefined {
-    if (outcome.status === "finished") return undefined;
-    return retryDelayMs(job.attempt ?? 1, maxAttemptsOf(job.name), outcome.retryable, backoff);
-  }
-
-  function maxAttemptsOf(name: string): number {
-    return registry.has(name)
-      ? (registry.lookup(name).maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
-      : DEFAULT_MAX_ATTEMPTS;
-  }
-  // #endregion run
-
-  /**
-   * Records the outcome (finished, retry later, or dead) if the claim is
-   * still this process's, and says what it recorded — nothing, when the claim
-   * had been taken away. The server may be restarting: try a few times
-   * before giving up.
-   */
-  async function finishWithRetries(
-    job: StoredJob,
-    claimedAs: string,
-    workerId: string,
-    outcome: JobOutcome,
-  ): Promise<RecordedOutcome> {
-    const disposition = dispose(outcome, nextRetryDelay(job, outcome));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { stillOurs, retryAt } = await finishClaimedJob(
-          database,
-          job,
-          claimedAs,
-          disposition,
-        );
-        if (!stillOurs) return { status: "superseded", outcome: outcome.status };
-        if (outcome.status === "finished" || retryAt === undefined) return outcome;
-        return { status: "retrying", error: outcome.error, attempt: job.attempt ?? 1, retryAt };
-      } catch (error) {
-        if (attempt >= FINISH_ATTEMPTS) throw error;
-        events.emit("workerError", { workerId, error: String(error), at: now() });
-        await sleep(ERROR_BACKOFF_MS);
-      }
-    }
-  }
-
-  /**
-   * Gives this process's claims back to ready: the jobs still running when
-   * the shutdown timeout passed (normally none). If this fails (the database is away), the
-   * claims stay, the process row cannot be deleted (the claims point at it)
-   * and recovery returns them once the row goes stale — later, not never.
-   */
-  async function releaseRunningJobs(processId: string): Promise<void> {
-    try {
-      for (const job of await releaseClaimsOf(database, processId)) {
-        events.emit("released", { jobId: job.jobId, name: job.name, workerId: id, at: now() });
-      }
-    } catch (error) {
-      events.emit("workerError", { workerId: id, error: String(error), at: now() });
-    }
-  }
-
-  const running = live();
-  return {
-    id,
-    // #region stop
-    async stop() {
-      // Stop claiming, let the jobs that run finish (and record themselves),
-      // then say goodbye: a process that deregistered is not dead.
-      stopping.abort();
-      await running;
-      // Let the running jobs finish, for at most the shutdown timeout; then
-      // give the claims this process still holds back to ready — those of
-      // jobs still running, and any whose finish could not be written — so
-      // another worker runs them now instead of after this process is pruned.
-      const timeout = new AbortController();
-      await Promise.race([
-        slots.idle(),
-        sleep(shutdownTimeoutMs, undefined, { signal: timeout.signal }).catch(() => {}),
-      ]);
-      timeout.abort(); // the jobs finished first: no timer left to keep the process alive
-      if (processId !== undefined) await releaseRunningJobs(processId);
-      await recovery?.stop();
-      await dispatcher?.stop();
-      await heartbeat?.stop();
-      if (processId !== undefined) {
-        await deregisterProcess(database, processId).catch((error: unknown) => {
-          events.emit("workerError", { workerId: id, error: String(error), at: now() });
-        });
-      }
-      await listener.stop();
     },
-    // #endregion stop
-  };
+    onError: (error) => events.emit("workerError", { workerId, error: String(error), at: now() }),
+  });
 }

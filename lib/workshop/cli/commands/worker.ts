@@ -40,7 +40,7 @@ export async function runWorkerCommand(
   );
   events.on("released", (e) =>
     console.log(
-      `${clock(e.at)}  ${e.workerId}  ↩ job ${e.jobId} ${e.name}: still running at the shutdown timeout, released back to ready`,
+      `${clock(e.at)}  ${e.workerId}  ↩ job ${e.jobId} ${e.name}: ${e.reason === "still running" ? "still running" : "ran, but its outcome was not recorded"} at the shutdown timeout, released back to ready`,
     ),
   );
   events.on("superseded", (e) =>
