@@ -25,8 +25,12 @@ export async function openForTest(step: Step, label: string): Promise<StepInstan
     namespace,
   });
   onTestFinished(async () => {
-    await instance.reset();
-    await instance.database?.dropSchema();
+    // A Postgres step's data is its schema: drop it whole. Not `reset()`,
+    // which steps 06–08 refuse while a process looks alive — as one a test
+    // has just SIGKILLed does, until its threshold passes. A Redis step's
+    // data is its keys, which `reset()` deletes.
+    if (instance.database) await instance.database.dropSchema();
+    else await instance.reset();
     await instance.close();
   });
   return instance;
