@@ -314,6 +314,18 @@ describe("npm run step", () => {
     expect(stdout).toContain("builds on nothing");
   });
 
+  it("diffs the queue code, most changed file first, and the lesson, demo/ and tests with --all", async () => {
+    const queue = await runStepCommand("08", "diff");
+    expect(queue.code).toBe(0);
+    const summary = queue.stdout.split("\n\n")[1]?.split("\n") ?? [];
+    expect(summary[0]).toMatch(/^ {2}recovery\.ts +new, \d+ lines$/);
+    expect(summary.at(-1)).toMatch(/^ {2}unchanged: .*backoff\.ts/);
+    expect(queue.stdout).not.toContain("chaos.test.ts");
+    const all = await runStepCommand("08", "diff", "--all");
+    expect(all.stdout).toContain("chaos.test.ts");
+    expect(all.stdout).toContain("demo/story.ts");
+  });
+
   it("runs a worker until SIGTERM, then stops cleanly with exit code 0", async () => {
     const worker = spawnWorkerProcess({
       stepId: "01",

@@ -76,7 +76,7 @@ export function startListeningWorker(
       const rungBefore = doorbell.rings; // before looking, so no ring is missed
       let worked = false;
       try {
-        worked = await pollOnce(workerId);
+        worked = await runNextJob(workerId);
       } catch (error) {
         events.emit("workerError", { workerId, error: String(error), at: now() });
         await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
@@ -87,9 +87,9 @@ export function startListeningWorker(
   }
   // #endregion listen
 
-  // #region poll-once
-  /** One poll. Returns whether it found a job. */
-  async function pollOnce(workerId: string): Promise<boolean> {
+  // #region run-next-job
+  /** Takes the next ready job, if there is one, and runs it. Returns whether it found one. */
+  async function runNextJob(workerId: string): Promise<boolean> {
     // Take, run and mark finished in ONE transaction: the ready row's delete
     // and the job's finished_at commit together when the job is done. If the
     // worker dies mid-job, the transaction rolls back and the row is ready
@@ -109,7 +109,7 @@ export function startListeningWorker(
     announceOutcome(context, ran.job, ran.outcome);
     return true;
   }
-  // #endregion poll-once
+  // #endregion run-next-job
 
   const loops = Array.from({ length: options.concurrency ?? 1 }, (_, slot) =>
     runLoop(`${id}/${slot + 1}`),

@@ -5,10 +5,9 @@
  *
  * A worker has two identities, one name each: its **name** (`host:pid`, or
  * `--name`: what its log lines say, the `Worker.id` of the contract) and its
- * **process id** (its row in `processes`, which its claims point at). Older
- * versions of this code also called the name `id`, the process id the
- * claim was made under `claimedAs`, and a slot's label (`name/slot`)
- * `workerId` — the one name left from those is the events' `workerId` field.
+ * **process id** (its row in `processes`, which its claims point at). A
+ * slot of it, running one job, is `name/slot` in its log lines: the events'
+ * `workerId` field.
  *
  * @module
  */

@@ -94,8 +94,11 @@ export class JobRunner {
   #dispositionOf(job: StoredJob, outcome: JobOutcome): Disposition {
     const { registry, backoff } = this.#options;
     if (outcome.status === "finished") return dispose(outcome, undefined);
-    const attempts = maxAttemptsOf(registry, job.name);
-    return dispose(outcome, retryDelayMs(job.attempt ?? 1, attempts, outcome.retryable, backoff));
+    const maxAttempts = maxAttemptsOf(registry, job.name);
+    return dispose(
+      outcome,
+      retryDelayMs(job.attempt ?? 1, maxAttempts, outcome.retryable, backoff),
+    );
   }
 
   /** Records the outcome, trying again until the database takes it; says what it recorded. */

@@ -8,7 +8,7 @@ import type { Sql } from "../../lib/postgres/database.ts";
 import type { QueueReport } from "../../lib/step.ts";
 
 /**
- * In step 07 a job is `ready` (it has a ready row), `scheduled` (waiting for
+ * From step 07 on a job is `ready` (it has a ready row), `scheduled` (waiting for
  * its time: enqueued for later, or failed and waiting for its retry),
  * `claimed` (a worker has claimed it and is running it — or died doing so),
  * `finished`, or `failed` (failed its last attempt: in the dead queue).

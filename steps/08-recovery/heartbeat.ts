@@ -68,7 +68,8 @@ export interface HeartbeatOptions {
  * retried at the next interval, never fatal: a process that stopped because
  * the database blinked would turn a hiccup into a real death. If the
  * database stays away longer than the threshold, the process is (correctly)
- * reported dead until its beats get through again.
+ * taken for dead and pruned: its next beat finds no row, and `onPruned`
+ * says so.
  */
 // #region heartbeat
 export class Heartbeat {

@@ -94,8 +94,13 @@ export class JobRunner {
       const outcome = await performJob(job, context);
       this.#held.set(job.id, "recording");
       announceOutcome(context, job, await this.#record(job, processId, context, outcome));
-    } catch {
-      // Given up at the shutdown timeout: the stop said so, and gave the job back.
+    } catch (error) {
+      // Expected here: the record given up at the shutdown timeout (the stop
+      // said so, and gave the job back). Anything else — a hook that threw —
+      // is reported, not swallowed.
+      if (!this.#givingUp.signal.aborted) {
+        events.emit("workerError", { workerId: context.workerId, error: String(error), at: now() });
+      }
     } finally {
       this.#held.delete(job.id);
     }
@@ -125,8 +130,11 @@ export class JobRunner {
   #dispositionOf(job: StoredJob, outcome: JobOutcome): Disposition {
     const { registry, backoff } = this.#options;
     if (outcome.status === "finished") return dispose(outcome, undefined);
-    const attempts = maxAttemptsOf(registry, job.name);
-    return dispose(outcome, retryDelayMs(job.attempt ?? 1, attempts, outcome.retryable, backoff));
+    const maxAttempts = maxAttemptsOf(registry, job.name);
+    return dispose(
+      outcome,
+      retryDelayMs(job.attempt ?? 1, maxAttempts, outcome.retryable, backoff),
+    );
   }
 
   /**

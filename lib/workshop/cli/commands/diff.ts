@@ -34,29 +34,64 @@ export function runDiffCommand(step: Step, base: Step | undefined, scope: DiffSc
   const toFiles = new Set(filesToCompare(to, scope));
   const files = new Set([...fromFiles, ...toFiles]);
   const what = scope === "queue" ? "the queue code" : "every file";
+  const pairs = [...files].map((file) => ({
+    file,
+    left: fromFiles.has(file) ? relative(REPO_ROOT, join(from, file)) : "/dev/null",
+    right: toFiles.has(file) ? relative(REPO_ROOT, join(to, file)) : "/dev/null",
+  }));
+  const counted = pairs.map((pair) => ({ ...pair, ...countChanges(pair.left, pair.right) }));
+  if (counted.some((pair) => pair.error !== undefined)) {
+    console.error(`Could not run git diff. Install git, or compare ${from} and ${to}.`);
+    return 1;
+  }
+  // The files the lesson is about first: the most changed at the top, so a
+  // reader paging through meets recovery.ts before a one-line change.
+  const changed = counted
+    .filter((pair) => pair.added + pair.removed > 0)
+    .sort((a, b) => b.added + b.removed - (a.added + a.removed) || a.file.localeCompare(b.file));
+  const unchanged = counted.filter((pair) => pair.added + pair.removed === 0);
   console.log(
-    `What step ${step.id} changed in ${what} of step ${base.id} (${files.size} files compared${scope === "queue" ? "; --all for the lesson, demo/ and tests too" : ""}):\n`,
+    `What step ${step.id} changed in ${what} of step ${base.id}${scope === "queue" ? " (--all for the lesson, demo/ and tests too)" : ""}:\n`,
   );
-  for (const file of [...files].sort()) {
-    const left = fromFiles.has(file) ? relative(REPO_ROOT, join(from, file)) : "/dev/null";
-    const right = toFiles.has(file) ? relative(REPO_ROOT, join(to, file)) : "/dev/null";
+  for (const pair of changed) {
+    const kind =
+      pair.left === "/dev/null"
+        ? `new, ${pair.added} lines`
+        : pair.right === "/dev/null"
+          ? `removed, ${pair.removed} lines`
+          : `+${pair.added} −${pair.removed}`;
+    console.log(`  ${pair.file.padEnd(28)} ${kind}`);
+  }
+  if (unchanged.length > 0) {
+    console.log(`  unchanged: ${unchanged.map((pair) => pair.file).join(", ")}`);
+  }
+  console.log();
+  for (const { left, right } of changed) {
     // git diff --no-index works outside a repository too, and colours when
     // stdout is a terminal. -I leaves out a change of nothing but the first
     // line that marks a file copied unchanged from the step before
     // (lib/workshop/checks/unchanged-copies.ts): such a file is not news.
-    const result = spawnSync(
-      "git",
-      ["diff", "--no-index", "--color=auto", "-I", COPY_MARK, "--", left, right],
-      { cwd: REPO_ROOT, stdio: "inherit" },
-    );
-    if (result.error) {
-      console.error(
-        `Could not run git diff: ${result.error.message}. Install git, or compare ${from} and ${to}.`,
-      );
-      return 1;
-    }
+    spawnSync("git", ["diff", "--no-index", "--color=auto", "-I", COPY_MARK, "--", left, right], {
+      cwd: REPO_ROOT,
+      stdio: "inherit",
+    });
   }
   return 0;
+}
+
+/** Lines added and removed between two files, as `git diff --numstat` counts them. */
+function countChanges(
+  left: string,
+  right: string,
+): { added: number; removed: number; error?: Error } {
+  const result = spawnSync(
+    "git",
+    ["diff", "--no-index", "--numstat", "-I", COPY_MARK, "--", left, right],
+    { cwd: REPO_ROOT, encoding: "utf8" },
+  );
+  if (result.error) return { added: 0, removed: 0, error: result.error };
+  const [added = "0", removed = "0"] = result.stdout.trim().split(/\s+/);
+  return { added: Number(added) || 0, removed: Number(removed) || 0 };
 }
 
 function filesToCompare(folder: string, scope: DiffScope): string[] {
