@@ -21,6 +21,8 @@ import { deregisterProcess, registerProcess } from "./processes.ts";
 const REGISTER_RETRY_MS = 1_000;
 
 export interface LifecycleOptions {
+  /** A `Worker`, or (step 08) a `Supervisor`, which lives the same life. */
+  readonly kind?: "Worker" | "Supervisor";
   readonly name: string;
   /** The supervisor that started this worker, if one did. */
   readonly supervisorId?: string;
@@ -70,7 +72,7 @@ export class ProcessLifecycle {
     while (!stopping.aborted) {
       try {
         const processId = await registerProcess(this.#database, {
-          kind: "Worker",
+          kind: this.#options.kind ?? "Worker",
           name,
           supervisorId,
           aliveThresholdMs: beat.thresholdMs,

@@ -23,8 +23,13 @@ export async function registerProcess(
   registration: ProcessRegistration,
 ): Promise<string> {
   const [row] = await sql.query<{ id: string }>(
+    // The supervisor's row may be gone: pruned while this worker started (it
+    // registers again, and starts its next workers under its new id). The
+    // link is then left empty rather than refused by the reference — a
+    // refusal would repeat at every try, and the worker would never start.
     `INSERT INTO processes (kind, name, pid, hostname, supervisor_id, alive_threshold)
-     VALUES ($1, $2, $3, $4, $5, make_interval(secs => $6 / 1000.0))
+     SELECT $1, $2, $3, $4, (SELECT id FROM processes WHERE id = $5::bigint),
+            make_interval(secs => $6 / 1000.0)
      RETURNING id`,
     [
       registration.kind,

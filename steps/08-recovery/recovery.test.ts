@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
-import type { StepInstance } from "../../lib/step.ts";
+import type { ProcessReport, StepInstance } from "../../lib/step.ts";
 import { enqueueAndWait } from "../../test/support/enqueue-and-wait.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { eventually, gate, nextEvent, nthEvent } from "../../test/support/waiting.ts";
@@ -167,6 +167,56 @@ describe("step 08 — recovery", () => {
     ]);
     await sql(instance).query("DELETE FROM processes"); // rows of no process: reset would refuse
   });
+
+  it("a supervisor taken for dead registers again, and the worker it starts next registers under its new row and runs jobs", async () => {
+    const instance = await openForTest(step, "supervisor");
+    const supervisor = spawnWorker(instance, [
+      "--processes",
+      "1",
+      "--heartbeat-interval",
+      "100",
+      "--alive-threshold",
+      "5000",
+    ]);
+    /** Waits until a registered process matches, and returns it. */
+    async function processWhere(
+      matches: (process_: ProcessReport) => boolean,
+      description: string,
+    ): Promise<ProcessReport> {
+      let found: ProcessReport | undefined;
+      await eventually(
+        async () => {
+          found = ((await instance.processes?.()) ?? []).find(matches);
+          return found !== undefined;
+        },
+        description,
+        30_000,
+      );
+      if (!found) throw new Error(`no ${description}`);
+      return found;
+    }
+    const before = await processWhere((p) => p.kind === "Supervisor", "the supervisor's row");
+    const first = await processWhere((p) => p.kind === "Worker", "its first worker");
+    // Taken for dead — silent past its threshold, say the database was away —
+    // and pruned: its row goes (it holds no claims to move).
+    await sql(instance).query("DELETE FROM processes WHERE id = $1", [before.id]);
+    await supervisor.waitForLine(/taken for dead and pruned/, 10_000);
+    const after = await processWhere(
+      (p) => p.kind === "Supervisor" && p.id !== before.id,
+      "the supervisor's new row",
+    );
+    process.kill(first.pid, "SIGKILL");
+    await processWhere(
+      (p) => p.kind === "Worker" && p.pid !== first.pid && p.supervisorId === after.id,
+      "the replacement worker, under the supervisor's new row",
+    );
+    await instance.enqueue("Noop", {});
+    await eventually(
+      async () => (await instance.counts()).finished === 1,
+      "the job to finish",
+      20_000,
+    );
+  }, 90_000);
 
   it("a stopping worker lets running jobs finish for its shutdown timeout, then releases the rest to ready", async () => {
     const instance = await openForTest(step, "release");

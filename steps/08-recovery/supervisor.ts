@@ -14,8 +14,8 @@ import type { SuperviseOptions, Supervisor } from "../../lib/step.ts";
 import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process.ts";
 import { checkRetryBackoff, DEFAULT_RETRY_BACKOFF, maxAttemptsOf } from "./backoff.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
-import { deregisterProcess, registerProcess } from "./processes.ts";
+import { heartbeatSettings } from "./heartbeat.ts";
+import { ProcessLifecycle } from "./lifecycle.ts";
 import { describeRecoveredJobs, RecoveryLoop } from "./recovery.ts";
 import type { StepSettings } from "./worker-settings.ts";
 
@@ -50,17 +50,25 @@ export async function startSupervisor(
   options: SuperviseOptions & StepSettings,
 ): Promise<Supervisor> {
   const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
-  const processId = await registerProcess(database, {
+  const say = (text: string) => options.out.line(`supervisor: ${text}`);
+  // The supervisor lives a worker's life as a process: a row, a heartbeat,
+  // and — if it is ever taken for dead (a database away for longer than its
+  // threshold) and pruned — a new row, so its workers and the recovery loop
+  // go on under a live id. (Before step 08 a pruned supervisor's heartbeat
+  // would just stop, and the workers it starts next would name a row that
+  // is gone.)
+  const stopping = new AbortController();
+  const lifecycle = new ProcessLifecycle(database, {
     kind: "Supervisor",
     name: `supervisor:${process.pid}`,
-    aliveThresholdMs: beat.thresholdMs,
+    beat,
+    stopping: stopping.signal,
+    report: (part, error) =>
+      say(part === "heartbeat" ? `heartbeat failed (${error}); retrying` : String(error)),
   });
-  const say = (text: string) => options.out.line(`supervisor: ${text}`);
-  const heartbeat = new Heartbeat(database, {
-    processId,
-    intervalMs: beat.intervalMs,
-    onError: (error) => say(`heartbeat failed (${error}); retrying`),
-  });
+  const registered = await lifecycle.register();
+  if (registered === undefined) throw new Error("The supervisor stopped before it registered.");
+  const currentId = () => lifecycle.processId ?? registered;
   // Recovery: at once (what died while nothing watched), then every beat.
   // The supervisor judges attempts by the workshop's registry — the one its
   // workers run (a real system would store max_attempts on the job row).
@@ -71,7 +79,7 @@ export async function startSupervisor(
       maxAttemptsOf: (name) => maxAttemptsOf(registry, name),
       backoff: checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF),
     },
-    self: () => processId,
+    self: currentId,
     onRecovered: (dead) =>
       say(`process ${dead.processId} (${dead.name}) is dead; ${describeRecoveredJobs(dead.jobs)}`),
     onError: (error) => say(`recovery failed (${error}); retrying`),
@@ -83,21 +91,21 @@ export async function startSupervisor(
   const workers = new WorkerProcesses({
     stepId,
     namespace: database.schema,
-    args: [...options.workerArgs, "--supervisor-id", processId],
+    args: () => [...options.workerArgs, "--supervisor-id", currentId()],
     out: options.out,
     // Its jobs go back now, before a replacement can take its pid.
-    onUnexpectedExit: (pid) => recovery.workerExited(processId, pid),
+    onUnexpectedExit: (pid) => recovery.workerExited(currentId(), pid),
   });
   for (let i = 0; i < options.processes; i++) workers.start();
 
   return {
-    id: processId,
+    id: registered,
     async stop(signal) {
       await workers.stopAll(signal);
       await recovery.stop();
       await dispatcher.stop();
-      await heartbeat.stop();
-      await deregisterProcess(database, processId);
+      stopping.abort();
+      await lifecycle.deregister();
     },
   };
 }
@@ -106,8 +114,8 @@ export async function startSupervisor(
 export interface WorkerProcessesOptions {
   readonly stepId: string;
   readonly namespace: string;
-  /** The `worker` command's arguments for each process. */
-  readonly args: readonly string[];
+  /** The `worker` command's arguments for each process, as they are when it starts. */
+  readonly args: () => readonly string[];
   /** Where the supervisor and its workers' lines go. */
   readonly out: SuperviseOptions["out"];
   /** A worker exited without being told to; awaited before its replacement starts. */
@@ -132,7 +140,7 @@ export class WorkerProcesses {
     const worker = spawnWorkerProcess({
       stepId: this.#options.stepId,
       namespace: this.#options.namespace,
-      args: this.#options.args,
+      args: this.#options.args(),
       // Its own process group: a Ctrl-C reaches the supervisor only, which
       // passes it on once. (In one group, each worker would get it twice —
       // from the terminal and from us — and a second signal means "exit now".)

@@ -6,8 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { REPO_ROOT } from "../../paths.ts";
 
 export interface BenchEnvironment {
   readonly cpu: string;
@@ -90,7 +92,7 @@ async function describeRedis(url: string): Promise<string> {
 }
 
 function packageVersion(name: string): string {
-  const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-  const manifest: { version?: string } = JSON.parse(readFileSync(url, "utf8"));
+  const path = join(REPO_ROOT, "node_modules", name, "package.json");
+  const manifest: { version?: string } = JSON.parse(readFileSync(path, "utf8"));
   return manifest.version ?? "unknown";
 }
