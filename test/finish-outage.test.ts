@@ -11,8 +11,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it, onTestFinished } from "vitest";
-import type { Step } from "../lib/step.ts";
+import { describe, it } from "vitest";
+import { stepFolder } from "../lib/step.ts";
 import { loadSteps } from "../lib/workshop/step-directory.ts";
 import { testDatabaseUrl } from "./services.ts";
 import { startCuttableProxy } from "./support/cuttable-proxy.ts";
@@ -33,9 +33,13 @@ const claimingSteps = (await loadSteps()).filter((step) =>
 );
 
 describe.concurrent("a finished job's outcome outlives a database outage", () => {
-  it.each(claimingSteps.map((step) => [`${step.id}-${step.slug}`, step] as const))(
-    "step %s: a job that ends while the database is away is recorded once it is back",
-    async (_, step: Step) => {
+  // `it.for` hands each test its own context: with tests running at once, the
+  // global `onTestFinished` cannot tell which test registers a cleanup, and
+  // one step's test could drop another's schema when it ends.
+  it.for(claimingSteps.map((step) => ({ folder: stepFolder(step), step })))(
+    "step $folder: a job that ends while the database is away is recorded once it is back",
+    { timeout: 60_000 },
+    async ({ step }, { expect, onTestFinished }) => {
       const proxy = await startCuttableProxy(testDatabaseUrl());
       onTestFinished(() => proxy.close());
       const namespace = `t${step.id}_outage_${randomBytes(3).toString("hex")}`;
@@ -71,6 +75,5 @@ describe.concurrent("a finished job's outcome outlives a database outage", () =>
       await worker.stop();
       expect((await watcher.processes?.()) ?? []).toEqual([]);
     },
-    60_000,
   );
 });
