@@ -33,8 +33,9 @@ import {
   endOfLog,
   type LocalServerOptions,
   type LocalServerStatus,
+  localServerStatus,
 } from "./local-server.ts";
-import { portToStartOn, readRememberedPort, rememberPort } from "./ports.ts";
+import { portToStartOn, rememberPort } from "./ports.ts";
 import {
   describeFailure,
   isErrnoException,
@@ -162,15 +163,7 @@ export async function embeddedPostgresStatus(
   options: Pick<LocalServerOptions, "dataRoot"> = {},
 ): Promise<LocalServerStatus> {
   const files = postgresFiles(options.dataRoot);
-  const running = await readRunningServer(files);
-  const port = running?.port ?? (await readRememberedPort(files.portFile));
-  return {
-    running: running !== null,
-    url: port === null ? null : postgresUrl(port),
-    pid: running?.pid ?? null,
-    dataDir: files.dataDir,
-    logFile: files.logFile,
-  };
+  return localServerStatus(await readRunningServer(files), files, postgresUrl);
 }
 
 /**

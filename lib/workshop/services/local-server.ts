@@ -6,6 +6,7 @@
  */
 import fs from "node:fs/promises";
 import { DATA_DIR } from "../../paths.ts";
+import { readRememberedPort } from "./ports.ts";
 
 /**
  * `<repo>/.data/`, ignored by git: one folder per local server inside it. Found from the
@@ -41,6 +42,25 @@ export interface LocalServerStatus {
   pid: number | null;
   dataDir: string;
   logFile: string;
+}
+
+/**
+ * What `npm run services` reports of a local server: where it runs, or — stopped — where it
+ * will start again, the port remembered in its data folder.
+ */
+export async function localServerStatus(
+  running: { readonly pid: number; readonly port: number } | null,
+  files: { readonly portFile: string; readonly dataDir: string; readonly logFile: string },
+  urlOf: (port: number) => string,
+): Promise<LocalServerStatus> {
+  const port = running?.port ?? (await readRememberedPort(files.portFile));
+  return {
+    running: running !== null,
+    url: port === null ? null : urlOf(port),
+    pid: running?.pid ?? null,
+    dataDir: files.dataDir,
+    logFile: files.logFile,
+  };
 }
 
 /** The last lines of a server's log, to show in an error when the server did not start. */

@@ -36,8 +36,9 @@ import {
   endOfLog,
   type LocalServerOptions,
   type LocalServerStatus,
+  localServerStatus,
 } from "./local-server.ts";
-import { portToStartOn, readRememberedPort, rememberPort } from "./ports.ts";
+import { portToStartOn, rememberPort } from "./ports.ts";
 import {
   describeFailure,
   isErrnoException,
@@ -120,15 +121,11 @@ export async function redisServerStatus(
   options: Pick<LocalServerOptions, "dataRoot"> = {},
 ): Promise<LocalServerStatus> {
   const files = redisFiles(options.dataRoot);
-  const running = await readRunningServer(files);
-  const port = running?.port ?? (await readRememberedPort(files.portFile));
-  return {
-    running: running !== null,
-    url: port === null ? null : localRedisUrl(port),
-    pid: running?.pid ?? null,
-    dataDir: files.root,
-    logFile: files.logFile,
-  };
+  return localServerStatus(
+    await readRunningServer(files),
+    { ...files, dataDir: files.root },
+    localRedisUrl,
+  );
 }
 
 /**
