@@ -28,6 +28,7 @@ import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./con
 import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
 import { saveChart, saveResults } from "./save-results.ts";
+import { endWhenOutputCloses } from "./terminal.ts";
 import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
 import { UsageError } from "./usage-error.ts";
 import { dropOtherStepsSettings, readWorkerSettings, workerFlagSpec } from "./worker-flags.ts";
@@ -160,6 +161,7 @@ async function runCommand(
       return 0;
     }
     case "failed": {
+      endWhenOutputCloses();
       const usage = COMMAND_USAGE.failed(n);
       const spec = {
         ...NAMESPACE_FLAG,
@@ -192,6 +194,7 @@ async function runCommand(
       return 0;
     }
     case "stats": {
+      endWhenOutputCloses();
       const usage = COMMAND_USAGE.stats(n);
       const parsed = parseFlags(args, { ...NAMESPACE_FLAG, json: { type: "boolean" } }, usage, 0);
       if (parsed.flags.help) return printed(usage);
@@ -211,6 +214,7 @@ async function runCommand(
       return 0;
     }
     case "diff": {
+      endWhenOutputCloses();
       const usage = COMMAND_USAGE.diff(n);
       const parsed = parseFlags(args, { all: { type: "boolean" } }, usage, 0);
       if (parsed.flags.help) return printed(usage);

@@ -30,3 +30,16 @@ export function surviveLostOutput(): void {
     stream.on("error", () => {});
   }
 }
+
+/**
+ * Ends this process quietly when its reader stops reading, as `yes | head` ends `yes`: for the
+ * commands whose only work is their output (`diff`, `stats`, `failed`), so that
+ * `npm run step 08 -- diff | head` prints its lines and no EPIPE stack trace. The opposite of
+ * {@link surviveLostOutput}, which a worker needs.
+ */
+export function endWhenOutputCloses(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
+}

@@ -112,7 +112,7 @@ export const COMMAND_USAGE = {
       NAMESPACE_HELP,
     ].join("\n"),
   diff: (n: string) =>
-    `Usage: npm run step ${n} -- diff [--all]\n\nShows what this step changed in the queue code of the step it builds on.\n\n  --all              the lesson (README.md), the demonstration (demo/) and the tests too`,
+    `Usage: npm run step ${n} -- diff [--all]\n\nShows what this step changed in the queue code of the step it builds on, as both are\ncommitted: your own edits of either step are not in it (it says so when there are some).\n\n  --all              the lesson (README.md), the demonstration (demo/) and the tests too`,
 } as const;
 
 /** The step's own worker flags, for the summary line of `npm run step NN -- --help`. */

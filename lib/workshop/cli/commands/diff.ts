@@ -3,6 +3,8 @@
  * code of the step it builds on — its schema and its queue code. The lesson
  * text, the demonstration (`demo/`: story and benchmark) and the tests are
  * about the step rather than part of it: `-- diff --all` shows them too.
+ * It compares the steps as committed (see committed-steps.ts), and says so
+ * when the working tree has edits of them.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "../../../paths.ts";
 import { type Step, stepFolder } from "../../../step.ts";
+import { committedSteps } from "../committed-steps.ts";
 
 /** What is about the step rather than part of its queue: the lesson, its demonstration, its tests. */
 const NOT_THE_QUEUE = /^(README\.md|demo\/.*|.*\.test\.ts)$/;
@@ -28,18 +31,29 @@ export function runDiffCommand(step: Step, base: Step | undefined, scope: DiffSc
     );
     return 0;
   }
-  const from = join(REPO_ROOT, "steps", stepFolder(base));
-  const to = join(REPO_ROOT, "steps", stepFolder(step));
+  const folders = [join("steps", stepFolder(base)), join("steps", stepFolder(step))];
+  const compared = committedSteps(REPO_ROOT, folders);
+  try {
+    if (compared.note) console.log(`${compared.note}\n`);
+    return printDiff(step, base, scope, compared.root);
+  } finally {
+    compared.dispose();
+  }
+}
+
+function printDiff(step: Step, base: Step, scope: DiffScope, root: string): number {
+  const from = join(root, "steps", stepFolder(base));
+  const to = join(root, "steps", stepFolder(step));
   const fromFiles = new Set(filesToCompare(from, scope));
   const toFiles = new Set(filesToCompare(to, scope));
   const files = new Set([...fromFiles, ...toFiles]);
   const what = scope === "queue" ? "the queue code" : "every file";
   const pairs = [...files].map((file) => ({
     file,
-    left: fromFiles.has(file) ? relative(REPO_ROOT, join(from, file)) : "/dev/null",
-    right: toFiles.has(file) ? relative(REPO_ROOT, join(to, file)) : "/dev/null",
+    left: fromFiles.has(file) ? relative(root, join(from, file)) : "/dev/null",
+    right: toFiles.has(file) ? relative(root, join(to, file)) : "/dev/null",
   }));
-  const counted = pairs.map((pair) => ({ ...pair, ...countChanges(pair.left, pair.right) }));
+  const counted = pairs.map((pair) => ({ ...pair, ...countChanges(root, pair.left, pair.right) }));
   if (counted.some((pair) => pair.error !== undefined)) {
     console.error(`Could not run git diff. Install git, or compare ${from} and ${to}.`);
     return 1;
@@ -72,7 +86,7 @@ export function runDiffCommand(step: Step, base: Step | undefined, scope: DiffSc
     // line that marks a file copied unchanged from the step before
     // (lib/workshop/checks/unchanged-copies.ts): such a file is not news.
     spawnSync("git", ["diff", "--no-index", "--color=auto", "-I", COPY_MARK, "--", left, right], {
-      cwd: REPO_ROOT,
+      cwd: root,
       stdio: "inherit",
     });
   }
@@ -81,13 +95,14 @@ export function runDiffCommand(step: Step, base: Step | undefined, scope: DiffSc
 
 /** Lines added and removed between two files, as `git diff --numstat` counts them. */
 function countChanges(
+  root: string,
   left: string,
   right: string,
 ): { added: number; removed: number; error?: Error } {
   const result = spawnSync(
     "git",
     ["diff", "--no-index", "--numstat", "-I", COPY_MARK, "--", left, right],
-    { cwd: REPO_ROOT, encoding: "utf8" },
+    { cwd: root, encoding: "utf8" },
   );
   if (result.error) return { added: 0, removed: 0, error: result.error };
   const [added = "0", removed = "0"] = result.stdout.trim().split(/\s+/);
