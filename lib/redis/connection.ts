@@ -54,6 +54,11 @@ export interface RedisConnectionOptions {
    * `true`: a command waits for as long as the server is away (a worker: it has nothing better
    * to do). `false`, the default: a command fails after a few reconnect attempts, about 3 s (an
    * application enqueuing a job should hear about the outage, not hang).
+   *
+   * Either way, `disconnect()` does not end the wait: between two reconnect attempts there is
+   * no socket whose close would make ioredis reject the commands it holds, nor an attempt left
+   * to count, so they stay pending for good. Whoever awaits one while stopping must stop
+   * awaiting it (step 04's `wake` abandons the slot's loop).
    */
   readonly waitThroughOutages?: boolean;
   /** Told when the server cannot be reached; defaults to a line on stderr. */

@@ -220,6 +220,24 @@ describe("step 04 — when Redis is away", () => {
     }
   });
 
+  it("a worker stopped while Redis is away stops, without waiting for Redis to come back", async () => {
+    const server = await privateRedis();
+    const instance = await openOn(server.url, "stopaway");
+    try {
+      const worker = instance.startWorker({ concurrency: 2, name: "away" });
+      await enqueueAndWait(instance, "finished", "Noop");
+      const complaining = new Set<string>();
+      const unsubscribe = instance.events.on("workerError", (e) => complaining.add(e.workerId));
+      await server.kill();
+      // Each slot has seen the outage: its BRPOP waits in ioredis, between reconnect attempts.
+      await eventually(() => complaining.size === 2, "both slots to say Redis is unreachable");
+      unsubscribe();
+      await worker.stop();
+    } finally {
+      await instance.close();
+    }
+  });
+
   it("a Redis restart without persistence loses every queued job, and ids start again at 1", async () => {
     const server = await privateRedis();
     const instance = await openOn(server.url, "amnesia");

@@ -4,6 +4,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
@@ -37,6 +38,8 @@ interface Slot {
   readonly stopKey: string;
   /** `taking` while its BRPOP may be waiting on the server; `running` otherwise. */
   state: "taking" | "running";
+  /** Aborted by `wake` when it gives up on a BRPOP that waits for Redis to come back. */
+  readonly abandoned: AbortController;
 }
 
 /**
@@ -61,6 +64,7 @@ export function startRedisWorker(context: RedisWorkerContext, options: WorkerOpt
     return {
       id: slotId,
       state: "running",
+      abandoned: new AbortController(),
       stopKey: stopSignalKey(`${slotId}/${randomUUID()}`),
       connection: connectRedis({
         url: context.url,
@@ -118,7 +122,10 @@ export function startRedisWorker(context: RedisWorkerContext, options: WorkerOpt
   }
   // #endregion run-entry
 
-  const loops = slots.map(runSlot);
+  // A slot's loop ends when it returns, or when `wake` abandons it (see there).
+  const loops = slots.map((slot) =>
+    Promise.race([runSlot(slot), once(slot.abandoned.signal, "abort")]),
+  );
 
   // #region stop
   /**
@@ -143,9 +150,16 @@ export function startRedisWorker(context: RedisWorkerContext, options: WorkerOpt
         // The instance's connection is down: fall through.
       }
     }
-    // Redis is away, so no BRPOP of this slot is waiting on the server (it waits in ioredis's
-    // offline queue), and closing the connection loses nothing.
+    // Redis is away, so no BRPOP of this slot is waiting on the server (ioredis holds it, to
+    // send once the connection is back), and closing the connection loses nothing. Closing
+    // does not end that wait, though: ioredis rejects the commands it holds when a socket
+    // closes, and between two reconnect attempts there is no socket, so disconnect() only
+    // cancels the next attempt and the BRPOP stays pending for good. The slot's loop is
+    // abandoned instead: it has nothing in hand, and that BRPOP will never be sent. (Waiting
+    // for Redis to come back, so the stop token could wake the slot, would make a worker
+    // impossible to stop for as long as an outage lasts.)
     slot.connection.disconnect();
+    slot.abandoned.abort();
   }
   // #endregion stop
 
