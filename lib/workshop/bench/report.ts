@@ -175,7 +175,7 @@ function renderPage(data: ReportData): string {
     ...renderSuiteTable(data.steps, data.standard, data.peers),
     "```",
     "",
-    `- throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs enqueued in bulk, then one worker with concurrency ${data.sizes.throughputConcurrency} drains them;`,
+    `- throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs enqueued in bulk, then one worker with concurrency ${data.sizes.throughputConcurrency} drains them, timed from the worker's start (its start-up included, for every queue) to the last job's end;`,
     `- pickup latency: an idle worker, ${data.sizes.latencyJobs} jobs enqueued one at a time ${data.sizes.latencyGapMs} ms apart, from the commit of the enqueue (its call returning) to the start of \`perform\`. With Redis the worker's BRPOP reply often leaves the server before the LPUSH reply reaches the enqueuer, so step 04's numbers here are near zero; its own benchmark below times from the call instead;`,
     `- history: ${data.sizes.historyDequeuedJobs.toLocaleString("en-US")} jobs dequeued by one worker (one slot) with ${data.sizes.historyFinishedJobs.toLocaleString("en-US")} finished jobs in the tables;`,
     `- idle: statements (Redis: commands) one idle worker sends per second, over ${data.sizes.idleSeconds} s;`,

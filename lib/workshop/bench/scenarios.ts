@@ -76,6 +76,12 @@ export interface ThroughputResult {
  * CPU measure, though not inside the timing of jobs/s. Not in it: the
  * enqueue before, and the servers' own CPU — PostgreSQL's, or Redis's, where
  * BullMQ's Lua scripts run.
+ *
+ * The worker's start-up is inside both measures, for every queue: each has
+ * one (a pool to open, a process to register, migrations to check), a tenth
+ * of a second or more before its first job starts. Timing from the first
+ * job's start instead was tried and rejected: it leaves out a batching
+ * queue's first fetch, which at `--quick` sizes is the whole run.
  */
 export async function measureThroughput(
   target: StepInstance | BenchQueue,
