@@ -10,6 +10,7 @@ import { REPO_ROOT } from "../../paths.ts";
 import type { Step } from "../../step.ts";
 import { describeEnvironment, environmentLines } from "../bench/environment.ts";
 import { PEERS } from "../bench/peers/index.ts";
+import type { Peer } from "../bench/peers/peer.ts";
 import { CHARTS_DIR, type ReportChart, writeReport } from "../bench/report.ts";
 import {
   FULL_SIZES,
@@ -86,7 +87,8 @@ async function main(argv: readonly string[]): Promise<number> {
       line: (text = "") => console.log(text),
     },
   );
-  const peers = parsed.flags.peers === true ? await runAllPeers(urls, sizes) : [];
+  const chosenPeers = parsed.flags.peers === true ? PEERS : [];
+  const peers = chosenPeers.length > 0 ? await runAllPeers(chosenPeers, urls, sizes) : [];
   console.log("");
   for (const line of renderSuiteTable(chosen, results, peers)) console.log(line);
   console.log(
@@ -95,8 +97,10 @@ async function main(argv: readonly string[]): Promise<number> {
       `with ${sizes.historyFinishedJobs} finished; idle: ${sizes.idleSeconds} s. Ratios: against the step it builds on. ` +
       "CPU: seconds of this process's CPU, where the worker runs, from its start to its stop, per 10,000 jobs.",
   );
-  for (const peer of parsed.flags.peers === true ? PEERS : []) console.log(`- ${peer.settings}.`);
-  await saveResults(urls, "standard", quick, sizes, { steps: results, peers });
+  for (const peer of chosenPeers) console.log(`- ${peer.settings}.`);
+  const peerSettings = chosenPeers.map(({ name, settings }) => ({ name, settings }));
+  const settings = { ...sizes, peers: peerSettings };
+  await saveResults(urls, "standard", quick, settings, { steps: results, peers });
   if (parsed.flags.report) {
     const curves = await measureHistoryCurves(chosen, urls, quick);
     const { ownBenchmarks, ownCharts } = await runOwnBenchmarks(all, chosen, urls, quick);
@@ -127,10 +131,14 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** Every peer through throughput and latency, after the steps, on the servers they used. */
-function runAllPeers(urls: ServiceUrls, sizes: ScenarioSizes): Promise<PeerResults[]> {
-  console.log(`\nThe same scenarios on ${PEERS.length} production queues, as reference rows:`);
-  return runPeers(PEERS, (peer) => openPeer(peer, urls, `bench_${peer.slug}`), sizes, {
+/** The peers through throughput and latency, after the steps, on the servers they used. */
+function runAllPeers(
+  peers: readonly Peer[],
+  urls: ServiceUrls,
+  sizes: ScenarioSizes,
+): Promise<PeerResults[]> {
+  console.log(`\nThe same scenarios on ${peers.length} production queues, as reference rows:`);
+  return runPeers(peers, (peer) => openPeer(peer, urls, `bench_${peer.slug}`), sizes, {
     line: (text = "") => console.log(text),
   });
 }

@@ -40,7 +40,14 @@ async function openBullmq({ url, namespace }: PeerOpenOptions): Promise<PeerInst
   // under its prefix, which is the namespace, so deleting the namespace deletes them all.
   const cleanup = connectRedis({ url, namespace, name: `${namespace}:cleanup` });
   const queue = new Queue(QUEUE, { connection: { url }, prefix: namespace });
-  await queue.waitUntilReady();
+  try {
+    await queue.waitUntilReady();
+  } catch (error) {
+    cleanup.disconnect();
+    await queue.close();
+    throw error;
+  }
+  const workerId = `bullmq ${namespace}`;
   const events = new JobEvents();
   const startedAt = new Map<string, number>();
 
@@ -48,10 +55,10 @@ async function openBullmq({ url, namespace }: PeerOpenOptions): Promise<PeerInst
     if (job.id === undefined) throw new Error(`BullMQ returned a ${job.name} job without an id.`);
     return job.id;
   };
-  const noop = async (job: Job, token?: string) => {
+  const noop = async (job: Job) => {
     const at = now();
     startedAt.set(idOf(job), at);
-    events.emit("started", { jobId: idOf(job), name: JOB, workerId: token ?? "bullmq", at });
+    events.emit("started", { jobId: idOf(job), name: JOB, workerId, at });
   };
 
   return {
@@ -68,7 +75,6 @@ async function openBullmq({ url, namespace }: PeerOpenOptions): Promise<PeerInst
         prefix: namespace,
         concurrency,
       });
-      const workerId = `bullmq ${namespace}`;
       worker.on("completed", (job) => {
         const at = now();
         const id = idOf(job);
