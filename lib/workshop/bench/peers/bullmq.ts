@@ -26,7 +26,7 @@ const JOB = "Noop";
 export const bullmq: Peer = {
   name: `BullMQ ${VERSION} (reference)`,
   slug: "bullmq",
-  chartLabel: `bullmq ${VERSION}`,
+  chartLabel: `bmq BullMQ ${VERSION}`,
   backend: "redis",
   settings:
     `BullMQ ${VERSION} with its defaults: Queue and Worker connecting by URL, completed jobs kept ` +

@@ -57,7 +57,7 @@ function graphileWorkerPeer(batched: boolean): Peer {
   return {
     name,
     slug: batched ? "gw_batched" : "gw",
-    chartLabel: `${batched ? "gw-batched" : "gw"} ${VERSION}`,
+    chartLabel: batched ? `gw-b ${VERSION} batched` : `gw ${VERSION}`,
     backend: "postgres",
     settings: batched
       ? `graphile-worker ${VERSION} with batching on (localQueue.size ${BATCHING.localQueue.size}, ` +

@@ -36,8 +36,9 @@ export interface Peer {
   /** Lowercase letters, digits and `_`, for its namespace: `bench_gw_batched`. */
   readonly slug: string;
   /**
-   * Its name in the charts, short enough for a legend (`gw-batched 0.17.3`):
-   * the first word goes under its bars. Grey bars mark it as a reference.
+   * Its name in the charts, short enough for a legend (`gw-b 0.17.3 batched`):
+   * the first word, which goes under its bars, is short enough for a chart of
+   * twenty bars. Grey bars mark it as a reference.
    */
   readonly chartLabel: string;
   readonly backend: Backend;
