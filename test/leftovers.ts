@@ -11,8 +11,8 @@
  *   failed to stop;
  * - temporary folders the tests make (private servers' data, scratch trees);
  * - test schemas in the PostgreSQL the tests use, and test keys in its Redis: every namespace
- *   a test opens is `t` + a step id (or `cli`) + `_…` — see `test/support/open.ts`, `test/cli.test.ts`
- *   and the steps' own restart tests.
+ *   a test opens is `t` + a step id (or `cli`, or `peer`) + `_…` — see `test/support/open.ts`,
+ *   `test/cli.test.ts`, `test/peers.test.ts` and the steps' own restart tests.
  *
  * The servers are those of DATABASE_URL / REDIS_URL, else the local ones in `.data/` if they
  * run; the snapshot records which, and the comparison looks at the same ones.
@@ -32,8 +32,11 @@ import pg from "pg";
 import { embeddedPostgresStatus } from "../lib/workshop/services/embedded-postgres.ts";
 import { redisServerStatus } from "../lib/workshop/services/redis-server.ts";
 
-/** A namespace a test made: `t01_once_a1b2c3`, `tcli_…`, `t05_pool_…`. Step namespaces are `step_NN`. */
-const TEST_NAMESPACE = /^t(\d{2}|cli)_/;
+/**
+ * A namespace a test made: `t01_once_a1b2c3`, `tcli_…`, `t05_pool_…`, `tpeer_bullmq_…` (a
+ * benchmark peer's). Step namespaces are `step_NN`.
+ */
+const TEST_NAMESPACE = /^t(\d{2}|cli|peer)_/;
 /** Folders in the temporary folder that tests make (`mkdtemp` prefixes). */
 const TEST_FOLDER =
   /^(bjfs-private-pg-|bjfs-private-redis-|embedded-postgres-race-|floors-|check-links-)/;

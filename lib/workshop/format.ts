@@ -33,9 +33,11 @@ export function renderTable(
   return [render(head), widths.map((width) => "-".repeat(width)).join("  "), ...body.map(render)];
 }
 
+/** A number, or "–" where a row has none (a column of numbers stays right-aligned). */
 function isNumeric(cell: Cell | undefined): boolean {
   return (
     typeof cell === "number" ||
+    cell === "–" ||
     (typeof cell === "string" && /^[-+×]?[\d,.]+\s*[a-z%/×]*$/i.test(cell.trim()))
   );
 }

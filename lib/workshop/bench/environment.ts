@@ -91,7 +91,8 @@ async function describeRedis(url: string): Promise<string> {
   }
 }
 
-function packageVersion(name: string): string {
+/** The version of an installed npm package, as its `package.json` says. */
+export function packageVersion(name: string): string {
   const path = join(REPO_ROOT, "node_modules", name, "package.json");
   const manifest: { version?: string } = JSON.parse(readFileSync(path, "utf8"));
   return manifest.version ?? "unknown";

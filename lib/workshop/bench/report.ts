@@ -12,8 +12,9 @@ import { formatMarkdown } from "../docs/format-markdown.ts";
 import { renderBarChart, renderLineChart, STEP_COLOURS } from "../docs/svg-chart.ts";
 import { renderTable } from "../format.ts";
 import { type BenchEnvironment, environmentLines } from "./environment.ts";
+import { PEERS } from "./peers/index.ts";
 import type { HistoryResult, ScenarioSizes } from "./scenarios.ts";
-import { renderSuiteTable, type StepResults } from "./standard-suite.ts";
+import { type PeerResults, renderSuiteTable, type StepResults } from "./standard-suite.ts";
 
 /** A chart a step's own benchmark drew for the report: its file in `docs/benchmarks/`, and its title. */
 export interface ReportChart {
@@ -29,6 +30,8 @@ export interface ReportData {
   readonly sizes: ScenarioSizes;
   readonly steps: readonly Step[];
   readonly standard: readonly StepResults[];
+  /** The production queues measured beside the steps (`--peers`); empty without. */
+  readonly peers: readonly PeerResults[];
   /** Dequeue rate at several history sizes, per step. */
   readonly historyLevels: readonly number[];
   readonly historyCurves: ReadonlyMap<string, readonly HistoryResult[]>;
@@ -55,8 +58,14 @@ export async function writeReport(data: ReportData): Promise<string> {
 /** The measurements the report's charts are drawn from. */
 export type ChartedResults = Pick<
   ReportData,
-  "sizes" | "steps" | "standard" | "historyLevels" | "historyCurves"
+  "sizes" | "steps" | "standard" | "peers" | "historyLevels" | "historyCurves"
 >;
+
+/**
+ * Greys for the peers' bars: reference rows, set apart from the steps'
+ * colours, told apart by the name under each bar.
+ */
+const PEER_COLOURS = ["#595959", "#8c8c8c", "#bfbfbf"];
 
 /** The report's charts of the standard scenarios, as SVG by file name. */
 export function renderReportCharts(data: ChartedResults): Record<string, string> {
@@ -64,15 +73,24 @@ export function renderReportCharts(data: ChartedResults): Record<string, string>
     label: `${result.step} ${data.steps.find((step) => step.id === result.step)?.slug ?? ""}`,
     colour: colourOf(data.steps, result.step),
   }));
+  // Throughput and pickup latency have the peers too, after the steps.
+  const withPeers = [
+    ...categories,
+    ...data.peers.map((result, index) => ({
+      label: PEERS.find((peer) => peer.name === result.peer)?.chartLabel ?? result.peer,
+      colour: PEER_COLOURS[index % PEER_COLOURS.length] ?? "#888",
+    })),
+  ];
+  const measured = [...data.standard, ...data.peers];
   return {
     "throughput.svg": renderBarChart({
       title: `Throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs, concurrency ${data.sizes.throughputConcurrency} (higher is better; log scale)`,
       valueLabel: "jobs processed per second",
-      categories,
+      categories: withPeers,
       series: [
         {
           label: "jobs/s",
-          values: data.standard.map((result) => result.throughput.processPerSecond),
+          values: measured.map((result) => result.throughput.processPerSecond),
         },
       ],
       logarithmic: true,
@@ -82,10 +100,10 @@ export function renderReportCharts(data: ChartedResults): Record<string, string>
     "pickup-latency.svg": renderBarChart({
       title: "Pickup latency of an idle worker (lower is better; log scale)",
       valueLabel: "milliseconds from enqueue to start",
-      categories,
+      categories: withPeers,
       series: (["p50Ms", "p95Ms", "p99Ms"] as const).map((key) => ({
         label: key.replace("Ms", ""),
-        values: data.standard.map((result) => result.latency[key]),
+        values: measured.map((result) => result.latency[key]),
       })),
       logarithmic: true,
     }),
@@ -154,14 +172,16 @@ function renderPage(data: ReportData): string {
     "## The standard scenarios",
     "",
     "```text",
-    ...renderSuiteTable(data.steps, data.standard),
+    ...renderSuiteTable(data.steps, data.standard, data.peers),
     "```",
     "",
-    `- throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs enqueued in bulk, then one worker with concurrency ${data.sizes.throughputConcurrency} drains them;`,
+    `- throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs enqueued in bulk, then one worker with concurrency ${data.sizes.throughputConcurrency} drains them, timed from the worker's start (its start-up included, for every queue) to the last job's end;`,
     `- pickup latency: an idle worker, ${data.sizes.latencyJobs} jobs enqueued one at a time ${data.sizes.latencyGapMs} ms apart, from the commit of the enqueue (its call returning) to the start of \`perform\`. With Redis the worker's BRPOP reply often leaves the server before the LPUSH reply reaches the enqueuer, so step 04's numbers here are near zero; its own benchmark below times from the call instead;`,
     `- history: ${data.sizes.historyDequeuedJobs.toLocaleString("en-US")} jobs dequeued by one worker (one slot) with ${data.sizes.historyFinishedJobs.toLocaleString("en-US")} finished jobs in the tables;`,
-    `- idle: statements (Redis: commands) one idle worker sends per second, over ${data.sizes.idleSeconds} s.`,
+    `- idle: statements (Redis: commands) one idle worker sends per second, over ${data.sizes.idleSeconds} s;`,
+    "- CPU s/10k jobs: the CPU time (user + system) of the process the throughput worker runs in, from the worker's start to its stop, per 10,000 jobs: its loop, the driver, the events the benchmark counts. The servers' own CPU is not in it.",
     "",
+    ...peersSection(data),
     "![Throughput](benchmarks/throughput.svg)",
     "",
     "![Pickup latency](benchmarks/pickup-latency.svg)",
@@ -180,6 +200,40 @@ function renderPage(data: ReportData): string {
     "",
     ...own,
   ].join("\n");
+}
+
+/**
+ * What the reference rows are, and how each peer was set up; nothing when
+ * the run had no `--peers`.
+ */
+function peersSection(data: ReportData): string[] {
+  if (data.peers.length === 0) return [];
+  const measured = PEERS.filter((peer) => data.peers.some((result) => result.peer === peer.name));
+  return [
+    "### The reference rows",
+    "",
+    "The rows marked (reference) are production job queues for Node.js, run by",
+    "`npm run bench -- --peers` through the same throughput and pickup-latency",
+    "scenarios as the steps, in the same run, on the same PostgreSQL and Redis,",
+    "each in a schema or key prefix of its own, with a no-op task, and the same",
+    "check that every job ran once (counted per job id). They show where a queue",
+    "built here stands against ones people run in production. History and idle",
+    "load need a step's own hooks (`fillHistory`, a statement counter), so the",
+    "peers have no numbers there. In the charts, `gw` is graphile-worker, `gw-b`",
+    "the same with its batching on, and `bmq` BullMQ.",
+    "",
+    ...measured.map((peer) => `- ${peer.settings}.`),
+    "",
+    "graphile-worker reports a job done when its task returns, before its",
+    "completion is written (batched: before the batch is flushed), while a step's",
+    "`finished` follows its commit; the last completions are written as its",
+    "worker stops, which the CPU column includes and the jobs/s column does not.",
+    "Its batching trades crash safety for speed: jobs locked into its local",
+    "queue, or completed but not yet flushed, stay locked for 4 hours if its",
+    "process dies, and then run again. BullMQ keeps its jobs in Redis: they",
+    "survive a crash of the server as far as its persistence settings say.",
+    "",
+  ];
 }
 
 /**

@@ -7,7 +7,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { now } from "../../events.ts";
-import type { NewJob, StepInstance } from "../../step.ts";
+import type { StepInstance } from "../../step.ts";
+import { asBenchQueue, type BenchQueue, benchQueueOf } from "./bench-queue.ts";
 import { progressReporter } from "./progress.ts";
 import { type RunCheck, RunTracker } from "./run-tracker.ts";
 import { percentile } from "./statistics.ts";
@@ -47,41 +48,77 @@ export const QUICK_SIZES: ScenarioSizes = {
   timeoutMs: 60_000,
 };
 
-/** How many no-op jobs go into one INSERT when enqueuing in bulk. */
+/** How many no-op jobs go into one INSERT (one `enqueueNoops` call) when enqueuing in bulk. */
 const ENQUEUE_BATCH = 1_000;
 
 export interface ThroughputResult {
   readonly enqueuePerSecond: number;
   readonly processPerSecond: number;
+  /**
+   * CPU time (user + system) this process spent from the worker's start to
+   * its stop, in seconds; see {@link measureThroughput} for what it holds.
+   */
+  readonly workerCpuSeconds: number;
   readonly check: RunCheck;
 }
 
-/** Enqueues `jobs` no-op jobs in bulk, then times one worker with `concurrency` slots draining them. */
+/**
+ * Enqueues `jobs` no-op jobs in bulk, then times one worker with
+ * `concurrency` slots draining them.
+ *
+ * The worker runs in this process, so its CPU is this process's CPU
+ * (`process.cpuUsage`) from the moment it is started to the moment its stop
+ * resolves: its loop, the database or Redis driver's encoding and parsing,
+ * the `started` / `finished` events the tracker counts (the same for every
+ * queue), the garbage collector, and whatever the queue does while it stops:
+ * graphile-worker writes its last completions there (it does not wait for
+ * them before it reports a job done), which is why the stop is inside the
+ * CPU measure, though not inside the timing of jobs/s. Not in it: the
+ * enqueue before, and the servers' own CPU — PostgreSQL's, or Redis's, where
+ * BullMQ's Lua scripts run.
+ *
+ * The worker's start-up is inside both measures, for every queue: each has
+ * one (a pool to open, a process to register, migrations to check), a tenth
+ * of a second or more before its first job starts. Timing from the first
+ * job's start instead was tried and rejected: it leaves out a batching
+ * queue's first fetch, which at `--quick` sizes is the whole run.
+ */
 export async function measureThroughput(
-  instance: StepInstance,
+  target: StepInstance | BenchQueue,
   jobs: number,
   concurrency: number,
   timeoutMs: number,
 ): Promise<ThroughputResult> {
-  const tracker = new RunTracker(instance.events);
+  const queue = asBenchQueue(target);
+  const tracker = new RunTracker(queue.events);
   const enqueueStart = now();
-  const ids = await enqueueNoops(instance, jobs);
+  const ids = await enqueueNoops(queue, jobs);
   const enqueueSeconds = (now() - enqueueStart) / 1000;
 
+  const cpuBefore = process.cpuUsage();
   const processStart = now();
-  const worker = instance.startWorker({ concurrency });
-  const progress = progressReporter(`step ${instance.step.id} throughput`);
+  const worker = await queue.startWorker(concurrency);
+  const progress = progressReporter(`${queue.label} throughput`);
   await tracker.waitForAll(ids, timeoutMs, progress.update);
   const processSeconds = (now() - processStart) / 1000;
   progress.done();
   await worker.stop();
+  const cpu = process.cpuUsage(cpuBefore);
   tracker.stop();
   const check = tracker.check(ids);
   return {
     enqueuePerSecond: jobs / enqueueSeconds,
     processPerSecond: check.completed / processSeconds,
+    workerCpuSeconds: (cpu.user + cpu.system) / 1e6,
     check,
   };
+}
+
+/** Worker CPU seconds per 10,000 jobs run: comparable between runs of different sizes. */
+export function cpuSecondsPer10kJobs(result: ThroughputResult): number {
+  return result.check.completed > 0
+    ? (result.workerCpuSeconds / result.check.completed) * 10_000
+    : Number.NaN;
 }
 
 export interface LatencyResult {
@@ -100,19 +137,20 @@ export interface LatencyResult {
  * together and the job often starts before the enqueue call returns.
  */
 export async function measurePickupLatency(
-  instance: StepInstance,
+  target: StepInstance | BenchQueue,
   jobs: number,
   gapMs: number,
   timeoutMs: number,
   from: "commit" | "call" = "commit",
 ): Promise<LatencyResult> {
-  const tracker = new RunTracker(instance.events);
-  const worker = instance.startWorker({ concurrency: 1 });
+  const queue = asBenchQueue(target);
+  const tracker = new RunTracker(queue.events);
+  const worker = await queue.startWorker(1);
   await sleep(200); // let the worker reach its idle state first
   const enqueuedAt = new Map<string, number>();
   for (let i = 0; i < jobs; i++) {
     const calledAt = now();
-    const id = await instance.enqueue("Noop", {});
+    const id = await queue.enqueueNoop();
     enqueuedAt.set(id, from === "call" ? calledAt : now());
     await sleep(gapMs);
   }
@@ -151,7 +189,7 @@ export async function measureDequeueWithHistory(
 ): Promise<HistoryResult> {
   if (finishedJobs > 0) await instance.fillHistory(finishedJobs);
   const tracker = new RunTracker(instance.events);
-  const ids = await enqueueNoops(instance, jobs);
+  const ids = await enqueueNoops(benchQueueOf(instance), jobs);
   const start = now();
   const worker = instance.startWorker({ concurrency: 1 });
   const progress = progressReporter(
@@ -186,12 +224,10 @@ export async function measureIdleLoad(
   return { statementsPerSecond: sent / elapsed };
 }
 
-async function enqueueNoops(instance: StepInstance, count: number): Promise<string[]> {
+async function enqueueNoops(queue: BenchQueue, count: number): Promise<string[]> {
   const ids: string[] = [];
-  const noop: NewJob = { name: "Noop", args: {} };
   for (let offset = 0; offset < count; offset += ENQUEUE_BATCH) {
-    const batch = Array.from({ length: Math.min(ENQUEUE_BATCH, count - offset) }, () => noop);
-    ids.push(...(await instance.enqueueMany(batch)));
+    ids.push(...(await queue.enqueueNoops(Math.min(ENQUEUE_BATCH, count - offset))));
   }
   return ids;
 }

@@ -1,14 +1,16 @@
 /**
  * `npm run bench`: every step on the standard scenarios, in one run, in one
- * table.
+ * table — with `--peers`, production queues too, as reference rows.
  *
  * @module
  */
 
 import type { Output, Step, StepInstance } from "../../step.ts";
-import { formatNumber, formatRatio, renderTable } from "../format.ts";
+import { type Cell, formatNumber, formatRatio, renderTable } from "../format.ts";
+import type { Peer, PeerInstance } from "./peers/peer.ts";
 import type { RunCheck } from "./run-tracker.ts";
 import {
+  cpuSecondsPer10kJobs,
   type HistoryResult,
   type IdleLoadResult,
   type LatencyResult,
@@ -35,35 +37,58 @@ export async function runStandardSuite(
   sizes: ScenarioSizes,
   out: Output,
 ): Promise<StepResults[]> {
-  const results: StepResults[] = [];
-  for (const step of steps) {
+  return measureEach(steps, open, async (instance, step) => {
     out.line(`step ${step.id} ${step.slug}: throughput, latency, history, idle load…`);
-    const instance = await open(step);
+    const speed = await measureSpeed(instance, sizes);
+    await instance.reset();
+    const history = await measureDequeueWithHistory(
+      instance,
+      sizes.historyFinishedJobs,
+      sizes.historyDequeuedJobs,
+      sizes.timeoutMs,
+    );
+    await instance.reset();
+    const idle = await measureIdleLoad(instance, sizes.idleSeconds);
+    return { step: step.id, ...speed, history, idle };
+  });
+}
+
+/**
+ * What a peer measured: the scenarios every queue can be put through from
+ * outside. History and idle load need a step's `fillHistory` and statement
+ * counter, which a peer does not have.
+ */
+export interface PeerResults {
+  /** The peer's name, e.g. `BullMQ 6.7.0 (reference)`. */
+  readonly peer: string;
+  readonly throughput: ThroughputResult;
+  readonly latency: LatencyResult;
+}
+
+/** Runs throughput and pickup latency on every peer, each in a freshly reset namespace. */
+export async function runPeers(
+  peers: readonly Peer[],
+  open: (peer: Peer) => Promise<PeerInstance>,
+  sizes: ScenarioSizes,
+  out: Output,
+): Promise<PeerResults[]> {
+  return measureEach(peers, open, async (instance, peer) => {
+    out.line(`${peer.name}: throughput, latency…`);
+    return { peer: peer.name, ...(await measureSpeed(instance, sizes)) };
+  });
+}
+
+/** Opens each in turn, measures it, and closes it whether the measuring worked or not. */
+async function measureEach<Subject, Instance extends { close(): Promise<void> }, Result>(
+  subjects: readonly Subject[],
+  open: (subject: Subject) => Promise<Instance>,
+  measure: (instance: Instance, subject: Subject) => Promise<Result>,
+): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const subject of subjects) {
+    const instance = await open(subject);
     try {
-      const fresh = async () => {
-        await instance.reset();
-        return instance;
-      };
-      const throughput = await measureThroughput(
-        await fresh(),
-        sizes.throughputJobs,
-        sizes.throughputConcurrency,
-        sizes.timeoutMs,
-      );
-      const latency = await measurePickupLatency(
-        await fresh(),
-        sizes.latencyJobs,
-        sizes.latencyGapMs,
-        sizes.timeoutMs,
-      );
-      const history = await measureDequeueWithHistory(
-        await fresh(),
-        sizes.historyFinishedJobs,
-        sizes.historyDequeuedJobs,
-        sizes.timeoutMs,
-      );
-      const idle = await measureIdleLoad(await fresh(), sizes.idleSeconds);
-      results.push({ step: step.id, throughput, latency, history, idle });
+      results.push(await measure(instance, subject));
     } finally {
       await instance.close();
     }
@@ -71,39 +96,85 @@ export async function runStandardSuite(
   return results;
 }
 
-/** The one table: a row per step, each ratio against the step it builds on when that ran too. */
+/** Throughput, then pickup latency, each from an empty queue: what every row has. */
+async function measureSpeed(
+  queue: StepInstance | PeerInstance,
+  sizes: ScenarioSizes,
+): Promise<Pick<PeerResults, "throughput" | "latency">> {
+  await queue.reset();
+  const throughput = await measureThroughput(
+    queue,
+    sizes.throughputJobs,
+    sizes.throughputConcurrency,
+    sizes.timeoutMs,
+  );
+  await queue.reset();
+  const latency = await measurePickupLatency(
+    queue,
+    sizes.latencyJobs,
+    sizes.latencyGapMs,
+    sizes.timeoutMs,
+  );
+  return { throughput, latency };
+}
+
+/**
+ * The one table: a row per step, each ratio against the step it builds on
+ * when that ran too; then a row per peer, which has no history or idle
+ * column (see {@link PeerResults}).
+ */
 export function renderSuiteTable(
   steps: readonly Step[],
   results: readonly StepResults[],
+  peers: readonly PeerResults[] = [],
 ): string[] {
   const byId = new Map(results.map((result) => [result.step, result]));
-  const rows = results.map((result) => {
+  const stepRows = results.map((result) => {
     const step = steps.find((candidate) => candidate.id === result.step);
     const base = step?.buildsOn ? byId.get(step.buildsOn) : undefined;
     const ratio = (value: number, baseValue: number | undefined) =>
       baseValue === undefined ? "" : ` (${formatRatio(value, baseValue)})`;
     return [
       `${result.step}${step ? ` ${step.slug}` : ""}`,
-      formatNumber(result.throughput.enqueuePerSecond),
-      `${formatNumber(result.throughput.processPerSecond)}${ratio(result.throughput.processPerSecond, base?.throughput.processPerSecond)}`,
-      `${formatNumber(result.latency.p50Ms)} / ${formatNumber(result.latency.p95Ms)} / ${formatNumber(result.latency.p99Ms)}`,
+      ...speedCells(
+        result,
+        ratio(result.throughput.processPerSecond, base?.throughput.processPerSecond),
+      ),
       `${formatNumber(result.history.dequeuePerSecond)}${ratio(result.history.dequeuePerSecond, base?.history.dequeuePerSecond)}`,
       formatNumber(result.idle.statementsPerSecond),
       describeChecks([result.throughput.check, result.latency.check, result.history.check]),
     ];
   });
+  const peerRows = peers.map((result) => [
+    result.peer,
+    ...speedCells(result, ""),
+    "–",
+    "–",
+    describeChecks([result.throughput.check, result.latency.check]),
+  ]);
   return renderTable(
     [
-      "step",
+      "queue",
       "enqueue/s",
       "process/s",
+      "CPU s/10k jobs",
       "pickup p50/p95/p99 ms",
       "dequeue/s w/ history",
       "idle stmt/s",
       "check",
     ],
-    rows,
+    [...stepRows, ...peerRows],
   );
+}
+
+/** The columns every row has: enqueue and process rates, worker CPU, pickup latency. */
+function speedCells(result: PeerResults | StepResults, processRatio: string): Cell[] {
+  return [
+    formatNumber(result.throughput.enqueuePerSecond),
+    `${formatNumber(result.throughput.processPerSecond)}${processRatio}`,
+    formatNumber(cpuSecondsPer10kJobs(result.throughput)),
+    `${formatNumber(result.latency.p50Ms)} / ${formatNumber(result.latency.p95Ms)} / ${formatNumber(result.latency.p99Ms)}`,
+  ];
 }
 
 function describeChecks(checks: readonly RunCheck[]): string {

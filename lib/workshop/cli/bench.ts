@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [--steps 01,02]`: the standard scenarios on
- * every step, in one run.
+ * `npm run bench [-- --quick] [--steps 01,02] [--peers]`: the standard
+ * scenarios on every step, in one run — and on production queues, with
+ * `--peers`.
  *
  * @module
  */
@@ -8,25 +9,33 @@ import { relative } from "node:path";
 import { REPO_ROOT } from "../../paths.ts";
 import type { Step } from "../../step.ts";
 import { describeEnvironment, environmentLines } from "../bench/environment.ts";
+import { PEERS } from "../bench/peers/index.ts";
+import type { Peer } from "../bench/peers/peer.ts";
 import { CHARTS_DIR, type ReportChart, writeReport } from "../bench/report.ts";
 import {
   FULL_SIZES,
   type HistoryResult,
   measureDequeueWithHistory,
   QUICK_SIZES,
+  type ScenarioSizes,
 } from "../bench/scenarios.ts";
-import { renderSuiteTable, runStandardSuite } from "../bench/standard-suite.ts";
+import {
+  type PeerResults,
+  renderSuiteTable,
+  runPeers,
+  runStandardSuite,
+} from "../bench/standard-suite.ts";
 import { runDemo } from "../demo.ts";
 import { writeLessonBenchmark } from "../docs/lesson-benchmark.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
-import { opener, openStep, type ServiceUrls } from "./connect.ts";
+import { opener, openPeer, openStep, type ServiceUrls } from "./connect.ts";
 import { parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
 import { saveChart, saveResults } from "./save-results.ts";
 import { UsageError } from "./usage-error.ts";
 
 const USAGE = [
-  "Usage: npm run bench [-- --quick] [--steps 01,02,…] [--report]",
+  "Usage: npm run bench [-- --quick] [--steps 01,02,…] [--peers] [--report]",
   "",
   "Runs the standard scenarios (throughput, pickup latency, dequeue with history,",
   "idle load) on every step, in one run, and prints one table. Results are saved",
@@ -34,6 +43,9 @@ const USAGE = [
   "",
   "  --quick        small sizes: finishes in seconds",
   "  --steps LIST   only these steps, e.g. --steps 01,03",
+  "  --peers        also run graphile-worker (with its defaults, and with its",
+  "                 batching on) and BullMQ through throughput and pickup latency,",
+  "                 on the same PostgreSQL and Redis, as reference rows",
   "  --report       also measure dequeue rate at several history sizes, run every",
   "                 step's own benchmark, and write docs/benchmarks.md with charts",
 ].join("\n");
@@ -41,7 +53,12 @@ const USAGE = [
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseFlags(
     argv,
-    { quick: { type: "boolean" }, steps: { type: "string" }, report: { type: "boolean" } },
+    {
+      quick: { type: "boolean" },
+      steps: { type: "string" },
+      peers: { type: "boolean" },
+      report: { type: "boolean" },
+    },
     USAGE,
     0,
   );
@@ -70,14 +87,20 @@ async function main(argv: readonly string[]): Promise<number> {
       line: (text = "") => console.log(text),
     },
   );
+  const chosenPeers = parsed.flags.peers === true ? PEERS : [];
+  const peers = chosenPeers.length > 0 ? await runAllPeers(chosenPeers, urls, sizes) : [];
   console.log("");
-  for (const line of renderSuiteTable(chosen, results)) console.log(line);
+  for (const line of renderSuiteTable(chosen, results, peers)) console.log(line);
   console.log(
     `\nthroughput: ${sizes.throughputJobs} no-op jobs, one worker, concurrency ${sizes.throughputConcurrency}; ` +
       `latency: ${sizes.latencyJobs} jobs ${sizes.latencyGapMs} ms apart; history: ${sizes.historyDequeuedJobs} jobs ` +
-      `with ${sizes.historyFinishedJobs} finished; idle: ${sizes.idleSeconds} s. Ratios: against the step it builds on.`,
+      `with ${sizes.historyFinishedJobs} finished; idle: ${sizes.idleSeconds} s. Ratios: against the step it builds on. ` +
+      "CPU: seconds of this process's CPU, where the worker runs, from its start to its stop, per 10,000 jobs.",
   );
-  await saveResults(urls, "standard", quick, sizes, results);
+  for (const peer of chosenPeers) console.log(`- ${peer.settings}.`);
+  const peerSettings = chosenPeers.map(({ name, settings }) => ({ name, settings }));
+  const settings = { ...sizes, peers: peerSettings };
+  await saveResults(urls, "standard", quick, settings, { steps: results, peers });
   if (parsed.flags.report) {
     const curves = await measureHistoryCurves(chosen, urls, quick);
     const { ownBenchmarks, ownCharts } = await runOwnBenchmarks(all, chosen, urls, quick);
@@ -90,6 +113,7 @@ async function main(argv: readonly string[]): Promise<number> {
       sizes,
       steps: chosen,
       standard: results,
+      peers,
       ...curves,
       ownBenchmarks,
       ownCharts,
@@ -105,6 +129,18 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+/** The peers through throughput and latency, after the steps, on the servers they used. */
+function runAllPeers(
+  peers: readonly Peer[],
+  urls: ServiceUrls,
+  sizes: ScenarioSizes,
+): Promise<PeerResults[]> {
+  console.log(`\nThe same scenarios on ${peers.length} production queues, as reference rows:`);
+  return runPeers(peers, (peer) => openPeer(peer, urls, `bench_${peer.slug}`), sizes, {
+    line: (text = "") => console.log(text),
+  });
 }
 
 /** Dequeue rate of every step at several history sizes: the line chart of the report. */

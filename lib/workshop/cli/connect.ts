@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Step, StepInstance } from "../../step.ts";
+import type { Peer, PeerInstance } from "../bench/peers/peer.ts";
 import type { OpenRequest } from "../demo.ts";
 import {
   databaseUrl,
@@ -24,8 +25,8 @@ export interface ServiceUrls {
 /** Progress of starting a local server goes to stderr, so stdout stays clean for `--json`. */
 const onProgress = (message: string) => process.stderr.write(`${message}\n`);
 
-/** Makes sure `urls` has what `step` needs. */
-async function resolveServicesFor(step: Step, urls: ServiceUrls): Promise<void> {
+/** Makes sure `urls` has what `step` (or a peer) needs. */
+async function resolveServicesFor(step: Pick<Step, "backend">, urls: ServiceUrls): Promise<void> {
   if (step.backend === "postgres") urls.databaseUrl ??= await databaseUrl({ onProgress });
   else urls.redisUrl ??= await redisUrl({ onProgress });
 }
@@ -38,6 +39,18 @@ export async function openStep(
 ): Promise<StepInstance> {
   await resolveServicesFor(step, urls);
   return step.open({ ...urls, namespace: request.namespace, poolSize: request.poolSize });
+}
+
+/** Opens a peer of the benchmark against `urls`, resolving the service it needs first. */
+export async function openPeer(
+  peer: Peer,
+  urls: ServiceUrls,
+  namespace: string,
+): Promise<PeerInstance> {
+  await resolveServicesFor(peer, urls);
+  const url = peer.backend === "postgres" ? urls.databaseUrl : urls.redisUrl;
+  if (url === undefined) throw new Error(`No ${peer.backend} server for ${peer.name}.`);
+  return peer.open({ url, namespace });
 }
 
 /** How long a worker waits before asking an unreachable server again. */
