@@ -1,7 +1,11 @@
-// Unchanged from step 08: steps/08-recovery/backoff.ts
 /**
  * Retries: how many attempts a job gets, and how long to wait before each
  * retry — exponential backoff with jitter.
+ *
+ * Step 08's policy, as it is (`steps/08-recovery/backoff.ts`): this step builds on step 04,
+ * which has no retries, and takes the retry path of the Postgres steps unchanged, so a job
+ * fails, waits and dies here exactly as it does there. What is new is where the waiting job
+ * is kept: a sorted set (`scheduled.ts`), not a table.
  *
  * @module
  */

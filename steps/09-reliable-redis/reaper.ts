@@ -21,13 +21,26 @@ export interface ReapPolicy {
   readonly backoff: RetryBackoff;
 }
 
-/** One dead process, reaped: who it was, and what became of each job it held. */
+/** One dead process, reaped: who it was, and what became of each job the reaper moved. */
 export interface ReapedProcess {
   readonly process: RegisteredProcess;
-  readonly jobs: readonly {
-    readonly id: string;
-    readonly name: string;
-    readonly to: "retry" | "dead";
+  readonly jobs: readonly ReapedJob[];
+}
+
+export interface ReapedJob {
+  readonly id: string;
+  readonly name: string;
+  readonly to: "retry" | "dead";
+}
+
+/** What the reaper read in a dead process's list, and decided for each entry. */
+export interface ReapPlan {
+  readonly process: RegisteredProcess;
+  readonly entries: readonly {
+    readonly entry: string;
+    readonly job: ReapedJob;
+    readonly score: number;
+    readonly member: string;
   }[];
 }
 
@@ -37,28 +50,30 @@ export interface ReapedProcess {
  * - it first checks, in the same step, that the heartbeat key is still missing (unless the
  *   caller knows the process is dead: a supervisor that saw it exit). A process that was only
  *   slow and beat again since the reaper looked is left alone;
- * - each job goes to the retry set or the dead queue only if `LREM` took it out of the list —
- *   so two reapers running at once (every worker runs one) move each job once: the second
- *   finds it gone. A lock (`SET reaper-lock NX PX …`) would only save the second reaper its
- *   work, and a lock that expires under a slow reaper protects nothing; the check in the
- *   script is what makes the move happen once;
+ * - each job goes to the retry set or the dead queue only if `LREM` took it out of the list.
+ *   Between the reaper's read and its script the job may have left: acknowledged by a process
+ *   that was slow, not dead, or moved by another reaper (every worker runs one). Either way it
+ *   is not this reaper's to move any more. A lock (`SET reaper-lock NX PX …`, as BullMQ's
+ *   `stalled-check` key) would only save a second reaper its work — and a lock that expires
+ *   under a slow reaper protects nothing; the check in the script is what makes the move exact;
  * - the registration is removed only if the list is then empty: a job that reached the list
  *   after the reaper read it (a BLMOVE served just before the process died) keeps the process
  *   registered, and the next round reaps it.
  *
- * ARGV: the process id, whether it is known dead, then for each job four values: the entry
- * as it is in the list, `retry` or `dead`, the score, and the new member.
+ * ARGV: the process id, whether it is known dead, then four values per job: the entry as it
+ * is in the list, `retry` or `dead`, the score, and the new member. Returns `{0}` if the
+ * process beat again, else `{1, i, j, …}`: the numbers of the jobs it moved.
  */
 // #region reap
 const REAP = new LuaScript(`
-  if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-  local moved = 0
+  if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
+  local moved = {1}
   for i = 3, #ARGV, 4 do
     if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
       local target = KEYS[4]
       if ARGV[i + 1] == 'dead' then target = KEYS[5] end
       redis.call('ZADD', target, ARGV[i + 2], ARGV[i + 3])
-      moved = moved + 1
+      moved[#moved + 1] = (i - 3) / 4 + 1
     end
   end
   if redis.call('LLEN', KEYS[1]) == 0 then
@@ -104,28 +119,56 @@ export async function reapProcess(
   policy: ReapPolicy,
   knownDead: boolean,
 ): Promise<ReapedProcess | undefined> {
-  // The list is short (at most the process's concurrency), so reading it whole is cheap.
+  return applyReap(redis, await planReap(redis, process_, policy), knownDead);
+}
+
+/** Reads the dead process's list — short: at most its concurrency — and decides each job's way. */
+export async function planReap(
+  redis: Redis,
+  process_: RegisteredProcess,
+  policy: ReapPolicy,
+): Promise<ReapPlan> {
   const entries = await redis.lrange(processingKey(process_.id), 0, -1);
   const error = `ProcessDiedError: process ${process_.id} (${process_.name}, pid ${process_.pid} on ${process_.hostname}) died while running this job`;
-  const jobs: { id: string; name: string; to: "retry" | "dead" }[] = [];
-  const args: (string | number)[] = [process_.id, knownDead ? "1" : "0"];
-  for (const entry of entries) {
-    const disposition = dispositionOfInterrupted(entry, error, policy);
-    const [to, score, member] =
-      disposition.kind === "retry"
-        ? (["retry", disposition.at, disposition.entry] as const)
-        : (["dead", Date.now(), disposition.kind === "dead" ? disposition.record : ""] as const);
-    args.push(entry, to, score, member);
-    const { id, name } = idAndName(entry);
-    jobs.push({ id, name, to });
-  }
-  const moved = await REAP.run(
+  return {
+    process: process_,
+    entries: entries.map((entry) => {
+      const disposition = dispositionOfInterrupted(entry, error, policy);
+      const { id, name } = idAndName(entry);
+      return disposition.kind === "retry"
+        ? {
+            entry,
+            job: { id, name, to: "retry" },
+            score: disposition.at,
+            member: disposition.entry,
+          }
+        : {
+            entry,
+            job: { id, name, to: "dead" },
+            score: Date.now(),
+            member: disposition.kind === "dead" ? disposition.record : "",
+          };
+    }),
+  };
+}
+
+/** Runs the script for a plan; resolves `undefined` if the process beat again. */
+export async function applyReap(
+  redis: Redis,
+  plan: ReapPlan,
+  knownDead: boolean,
+): Promise<ReapedProcess | undefined> {
+  const { id } = plan.process;
+  const args: (string | number)[] = [id, knownDead ? "1" : "0"];
+  for (const { entry, job, score, member } of plan.entries) args.push(entry, job.to, score, member);
+  const [reaped, ...moved] = (await REAP.run(
     redis,
-    [processingKey(process_.id), heartbeatKey(process_.id), PROCESSES, SCHEDULED, DEAD],
+    [processingKey(id), heartbeatKey(id), PROCESSES, SCHEDULED, DEAD],
     args,
-  );
-  if (moved === -1) return undefined;
-  return { process: process_, jobs };
+  )) as number[];
+  if (reaped !== 1) return undefined;
+  const jobs = moved.flatMap((number) => plan.entries[number - 1]?.job ?? []);
+  return { process: plan.process, jobs };
 }
 
 /** An interrupted attempt is a failed one, and not a retryable failure only if the entry is not a job. */
@@ -156,7 +199,7 @@ function idAndName(entry: string): { id: string; name: string } {
 }
 
 /** "job 17 (Sleep) → retry, job 18 (Sleep) → dead queue", or "it held no job". */
-export function describeReapedJobs(jobs: ReapedProcess["jobs"]): string {
+export function describeReapedJobs(jobs: readonly ReapedJob[]): string {
   if (jobs.length === 0) return "it held no job";
   return jobs
     .map((job) => `job ${job.id} (${job.name}) → ${job.to === "retry" ? "retry" : "dead queue"}`)

@@ -16,11 +16,12 @@ import { recordingJobs } from "../../test/support/recording-jobs.ts";
 import { eventually, nextEvent } from "../../test/support/waiting.ts";
 import { waitingJob } from "../../test/support/waiting-job.ts";
 import { spawnWorker } from "../../test/support/worker-process.ts";
+import { acknowledge } from "./acknowledge.ts";
 import { step } from "./index.ts";
 import { DEAD, PROCESSES, processingKey, QUEUE, SCHEDULED } from "./keys.ts";
 import { encodeJob } from "./payload.ts";
 import { registeredProcesses, registerProcess } from "./processes.ts";
-import { reapProcess } from "./reaper.ts";
+import { applyReap, planReap, reapProcess } from "./reaper.ts";
 
 function redisOf(instance: StepInstance): Redis {
   if (!instance.redis) throw new Error("Step 09 opened without a Redis connection.");
@@ -30,6 +31,21 @@ function redisOf(instance: StepInstance): Redis {
 const QUICK_BEATS = { heartbeatIntervalMs: 100, aliveThresholdMs: 1_000 };
 const RETRY_SOON = { retryBackoff: { baseMs: 20, maxMs: 100, jitter: 0 }, dispatchIntervalMs: 20 };
 const POLICY = { registry: recordingJobs().registry, backoff: RETRY_SOON.retryBackoff };
+
+/** A process that registered and will never beat again. */
+function registerGhost(redis: Redis, aliveThresholdMs = 60_000) {
+  return registerProcess(redis, {
+    kind: "Worker",
+    name: "ghost",
+    supervisorId: null,
+    aliveThresholdMs,
+  });
+}
+
+/** A queue entry of a `Record` job, first attempt. */
+function entryOf(id: string): string {
+  return encodeJob({ id, name: "Record", arguments: "{}", enqueuedAt: 0, attempt: 1 });
+}
 
 describe("step 09 — reliable Redis", () => {
   it("a job whose worker process is killed with SIGKILL stays in that process's processing list, counted as claimed", async () => {
@@ -61,19 +77,8 @@ describe("step 09 — reliable Redis", () => {
   it("the reaper sends a dead process's jobs through the retry path, with the interrupted attempt counted", async () => {
     const instance = await openForTest(step, "reap");
     const redis = redisOf(instance);
-    const ghost = await registerProcess(redis, {
-      kind: "Worker",
-      name: "ghost",
-      supervisorId: null,
-      aliveThresholdMs: 1_000,
-    });
-    const entry = encodeJob({
-      id: "7",
-      name: "Record",
-      arguments: "{}",
-      enqueuedAt: 0,
-      attempt: 1,
-    });
+    const ghost = await registerGhost(redis, 1_000);
+    const entry = entryOf("7");
     await redis.lpush(processingKey(ghost.id), entry);
     // Not yet: its heartbeat key has not expired, so a reaper that is not told otherwise leaves it.
     expect(await reapProcess(redis, ghost, POLICY, false)).toBeUndefined();
@@ -98,28 +103,35 @@ describe("step 09 — reliable Redis", () => {
     expect(await redis.hexists(PROCESSES, ghost.id)).toBe(0);
   });
 
-  it("two reapers at once move each job of a dead process once: the script's LREM is the lock", async () => {
+  it("two reapers that read the same dead process move each of its jobs once: the script's LREM decides, not a lock", async () => {
     const instance = await openForTest(step, "tworeapers");
     const redis = redisOf(instance);
-    const ghost = await registerProcess(redis, {
-      kind: "Worker",
-      name: "ghost",
-      supervisorId: null,
-      aliveThresholdMs: 60_000,
-    });
-    const entries = Array.from({ length: 20 }, (_, i) =>
-      encodeJob({ id: String(i + 1), name: "Record", arguments: "{}", enqueuedAt: 0, attempt: 1 }),
-    );
+    const ghost = await registerGhost(redis);
+    const entries = Array.from({ length: 20 }, (_, i) => entryOf(String(i + 1)));
     await redis.lpush(processingKey(ghost.id), ...entries);
-    // Both read the same 20 entries, and both send them to the retry set.
-    const results = await Promise.all([
-      reapProcess(redis, ghost, POLICY, true),
-      reapProcess(redis, ghost, POLICY, true),
+    // Both read the same 20 entries and decide to retry them all; then both apply.
+    const [first, second] = await Promise.all([
+      planReap(redis, ghost, POLICY),
+      planReap(redis, ghost, POLICY),
     ]);
-    expect(results.map((result) => result?.jobs.length)).toEqual([20, 20]);
+    expect((await applyReap(redis, first, true))?.jobs).toHaveLength(20);
+    expect((await applyReap(redis, second, true))?.jobs).toEqual([]);
     expect(await redis.zcard(SCHEDULED)).toBe(20);
     expect(await instance.counts()).toMatchObject({ claimed: 0, scheduled: 20 });
     expect(await instance.processes?.()).toEqual([]);
+  });
+
+  it("a job acknowledged between the reaper's read and its script is not retried: the slow process's finish stands", async () => {
+    const instance = await openForTest(step, "ackfirst");
+    const redis = redisOf(instance);
+    const ghost = await registerGhost(redis);
+    const entry = entryOf("5");
+    await redis.lpush(processingKey(ghost.id), entry);
+    const plan = await planReap(redis, ghost, POLICY);
+    // The process was slow, not dead: its acknowledge lands before the reaper's script.
+    expect(await acknowledge(redis, ghost.id, entry, { kind: "finished" })).toBe(true);
+    expect((await applyReap(redis, plan, true))?.jobs).toEqual([]);
+    expect(await instance.counts()).toMatchObject({ finished: 1, scheduled: 0, claimed: 0 });
   });
 
   it("a process taken for dead that finishes its job late records nothing, and registers again", async () => {
@@ -179,13 +191,7 @@ describe("step 09 — reliable Redis", () => {
     // What the server does for a BLMOVE whose reply is lost as the connection closes: the
     // entry is already in the process's list. (Pushed by hand here, so the moment is exact.)
     const [me] = await registeredProcesses(redis);
-    const entry = encodeJob({
-      id: "99",
-      name: "Record",
-      arguments: "{}",
-      enqueuedAt: 0,
-      attempt: 1,
-    });
+    const entry = entryOf("99");
     await redis.lpush(processingKey(me?.id ?? ""), entry);
     await worker.stop();
     expect(await blocked()).toBe(0);
@@ -265,16 +271,8 @@ describe("step 09 — what a Redis restart without persistence does", () => {
         { name: "Noop" },
         { name: "Noop", runAt: new Date(Date.now() + 3_600_000) },
       ]);
-      const ghost = await registerProcess(redis, {
-        kind: "Worker",
-        name: "ghost",
-        supervisorId: null,
-        aliveThresholdMs: 60_000,
-      });
-      await redis.lpush(
-        processingKey(ghost.id),
-        encodeJob({ id: "9", name: "Noop", arguments: "{}", enqueuedAt: 0, attempt: 1 }),
-      );
+      const ghost = await registerGhost(redis);
+      await redis.lpush(processingKey(ghost.id), entryOf("9"));
       expect(await instance.counts()).toMatchObject({ ready: 1, scheduled: 1, claimed: 1 });
       await server.kill();
       await server.start();

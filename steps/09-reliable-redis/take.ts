@@ -23,8 +23,8 @@ import { QUEUE } from "./keys.ts";
  *
  * What `BLMOVE` lost is BRPOP's second key: it watches one list, so step 04's stop signal (a
  * list of the slot's own, watched beside the queue) cannot wake it. It need not: closing the
- * blocked connection is now safe (see `worker.ts`, stop), which it never was with BRPOP.
- * Returns `null` if the connection was closed under it.
+ * blocked connection is now safe (see `worker.ts`, stop), which it never was with BRPOP; the
+ * call then rejects, and the slot, seeing it is stopping, ends.
  */
 // #region blmove
 export async function takeNextJob(connection: Redis, processingList: string): Promise<string> {

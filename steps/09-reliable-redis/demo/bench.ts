@@ -29,11 +29,11 @@ const FULL = {
   rounds: 3,
   chaos: {
     jobs: 2_000,
-    sleepMs: 200,
+    sleepMs: 500,
     processes: 3,
     concurrency: 10,
     kills: 20,
-    killEveryMs: 700,
+    killEveryMs: 1_000,
     quietMs: 5_000,
     timeoutMs: 300_000,
   } satisfies ChaosSettings,
