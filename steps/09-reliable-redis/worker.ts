@@ -10,10 +10,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { type JobEvents, now } from "../../lib/events.ts";
 import { workshopJobs } from "../../lib/jobs/catalog.ts";
-import { announceOutcome, performJob, type RecordedOutcome } from "../../lib/jobs/perform.ts";
+import {
+  announceOutcome,
+  type JobOutcome,
+  performJob,
+  type RecordedOutcome,
+} from "../../lib/jobs/perform.ts";
 import { type CommandCounter, connectRedis } from "../../lib/redis/connection.ts";
 import type { Worker } from "../../lib/step.ts";
-import { acknowledge, dispositionOf } from "./acknowledge.ts";
+import { acknowledge, type Disposition, dispositionOf } from "./acknowledge.ts";
 import { checkRetryBackoff, DEFAULT_RETRY_BACKOFF } from "./backoff.ts";
 import { encodeDeadJob } from "./dead-jobs.ts";
 import { Heartbeat, heartbeatSettings } from "./heartbeat.ts";
@@ -263,8 +268,8 @@ export function startReliableWorker(
 /** What the acknowledge recorded, as the events say it. */
 function asRecorded(
   job: JobPayload,
-  disposition: ReturnType<typeof dispositionOf>,
-  outcome: Awaited<ReturnType<typeof performJob>>,
+  disposition: Disposition,
+  outcome: JobOutcome,
 ): RecordedOutcome {
   if (disposition.kind === "retry" && outcome.status === "failed") {
     return {
@@ -277,12 +282,14 @@ function asRecorded(
   return outcome;
 }
 
+/** How long stop waits for the server to let go of the closed connections; see {@link closedOnServer}. */
+const CLOSE_WAIT_MS = 5_000;
+
 /**
  * Waits until the server no longer lists any of `names` (`CLIENT LIST`, O(clients)): a closed
  * socket is noticed by the server at its next turn, a few milliseconds. Gives up after
  * {@link CLOSE_WAIT_MS} — a server that keeps a closed connection that long is in trouble.
  */
-const CLOSE_WAIT_MS = 5_000;
 async function closedOnServer(control: Redis, names: readonly string[]): Promise<void> {
   const deadline = Date.now() + CLOSE_WAIT_MS;
   for (;;) {
