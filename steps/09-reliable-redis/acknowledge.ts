@@ -19,7 +19,7 @@ export type Disposition =
   | { readonly kind: "finished" }
   /** Scheduled again: `entry` (the attempt counted up) is due at `at`. */
   | { readonly kind: "retry"; readonly at: number; readonly entry: string }
-  /** Into the dead queue, as `record` (a {@link DeadJobRecord} as JSON). */
+  /** Into the dead queue, as `record` (a `DeadJobRecord` of `dead-jobs.ts`, as JSON). */
   | { readonly kind: "dead"; readonly record: string };
 
 /**
