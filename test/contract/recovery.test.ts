@@ -104,8 +104,11 @@ contractFor(
       }, 60_000);
     }
   },
-  // The steps that claim jobs: the ones with a claim to leave behind.
-  (step) => step.guarantees.includes("noTransactionWhileRunning"),
+  // The steps that claim jobs: the ones with a claim to leave behind; and any
+  // step that declares recovery, whatever it keeps its claims in (09: a
+  // processing list in Redis).
+  (step) =>
+    step.guarantees.includes("noTransactionWhileRunning") || step.guarantees.includes("recovery"),
 );
 
 async function failedJobs(instance: StepInstance) {
