@@ -87,8 +87,7 @@ export const step: Step = {
       retryFailedJobs: (which) => retryFailedJobs(database, which),
       batches: {
         create: (batch) => createBatch(database, batch),
-        add: (batchId, jobs) =>
-          database.transaction((tx) => addJobsToBatch(tx, batchId, jobs)),
+        add: (batchId, jobs) => database.transaction((tx) => addJobsToBatch(tx, batchId, jobs)),
         seal: (batchId) => database.transaction((tx) => sealBatch(tx, batchId)),
         list: () => listBatches(database),
       },
