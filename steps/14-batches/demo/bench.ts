@@ -1,15 +1,12 @@
-// Unchanged from step 08: steps/08-recovery/demo/bench.ts
 /**
- * `npm run step 08 -- bench`: `kill -9` of a worker process in the middle of
- * its jobs, on steps 04, 05, 07 and 08 in the same run — how many jobs each
- * loses, leaves stuck or runs twice, and how long until the killed worker's
- * jobs are done.
+ * `npm run step 14 -- bench`: what batches cost. 10,000 no-op jobs, one
+ * worker with 10 slots, in the same run: on step 08 (no batches), on step
+ * 14 without batches, in 1,000 batches of 10, and in one batch of 10,000 —
+ * where every finish updates the same row (the hot row).
  *
  * @module
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { StepInstance } from "../../../lib/step.ts";
-import { runWorkerAndKill } from "../../../lib/workshop/bench/kill-worker.ts";
+import type { NewJob, StepInstance } from "../../../lib/step.ts";
 import { RunTracker } from "../../../lib/workshop/bench/run-tracker.ts";
 import { median } from "../../../lib/workshop/bench/statistics.ts";
 import type { RunContext } from "../../../lib/workshop/demo.ts";
@@ -18,67 +15,44 @@ import { heading, say } from "../../../lib/workshop/story.ts";
 
 interface Settings {
   readonly jobs: number;
-  readonly sleepMs: number;
   readonly concurrency: number;
-  /** The worker process is killed once it has finished this many jobs: it is busy, mid-batch. */
-  readonly killAfterFinished: number;
-  /** After the kill, no job finished for this long and none waiting: the rest will never run. */
-  readonly quietMs: number;
-  /**
-   * Heartbeat interval and alive threshold of both workers, for the steps
-   * that have them (the defaults are 10 s and 60 s): with no supervisor
-   * watching, the threshold is how the healthy worker learns the other died.
-   */
-  readonly heartbeatIntervalMs: number;
-  readonly aliveThresholdMs: number;
+  /** Jobs per batch in the "many small batches" run. */
+  readonly smallBatch: number;
+  /** Jobs per enqueue call (and per `add`, for the one big batch). */
+  readonly chunk: number;
   readonly rounds: number;
   readonly timeoutMs: number;
 }
 
 const FULL: Settings = {
-  jobs: 200,
-  sleepMs: 200,
+  jobs: 10_000,
   concurrency: 10,
-  killAfterFinished: 40,
-  quietMs: 5_000,
-  heartbeatIntervalMs: 1_000,
-  aliveThresholdMs: 5_000,
+  smallBatch: 10,
+  chunk: 1_000,
   rounds: 3,
-  timeoutMs: 120_000,
+  timeoutMs: 300_000,
 };
-const QUICK: Settings = {
-  ...FULL,
-  jobs: 40,
-  sleepMs: 100,
-  concurrency: 5,
-  killAfterFinished: 5,
-  rounds: 1,
-};
+const QUICK: Settings = { ...FULL, jobs: 500, chunk: 250, rounds: 1, timeoutMs: 60_000 };
 
-/** The steps compared, each in a namespace of this benchmark's own. */
-const RUNS = [
-  { step: "04", namespace: "bench08_vs04" },
-  { step: "05", namespace: "bench08_vs05" },
-  { step: "07", namespace: "bench08_vs07" },
-  { step: "08", namespace: "bench08" },
-] as const;
+/** How the jobs are grouped. */
+type Grouping = "none" | "small batches" | "one batch";
 
-/** One kill, accounted for. Every job is in exactly one of done, lost or stuck. */
-interface CrashResult {
-  /** The jobs the killed worker had taken and not finished. */
-  readonly held: number;
-  /** Finished (or failed for good) by anyone. */
-  readonly done: number;
-  /** Never done, and nowhere to be found: gone from the queue. */
-  readonly lost: number;
-  /** Never done, and still claimed by the dead worker. */
-  readonly stuck: number;
-  /** Started again after the kill by the healthy worker. */
-  readonly ranTwice: number;
-  /** Held by the killed worker, and done by the healthy one afterwards. */
-  readonly recovered: number;
-  /** From the kill until every job was done; `null` if some never were. */
-  readonly recoveryMs: number | null;
+/** The runs compared, each in a namespace of this benchmark's own. */
+const RUNS: readonly { step: string; namespace: string; grouping: Grouping }[] = [
+  { step: "08", namespace: "bench14_vs08", grouping: "none" },
+  { step: "14", namespace: "bench14_none", grouping: "none" },
+  { step: "14", namespace: "bench14_small", grouping: "small batches" },
+  { step: "14", namespace: "bench14_one", grouping: "one batch" },
+];
+
+interface RunResult {
+  readonly enqueuePerSecond: number;
+  readonly processPerSecond: number;
+  readonly missing: number;
+  readonly duplicates: number;
+  /** Batches that completed, and callbacks enqueued (one onFinish per batch). */
+  readonly batchesCompleted: number;
+  readonly callbacks: number;
 }
 
 export async function runBenchmark({
@@ -89,139 +63,142 @@ export async function runBenchmark({
   saveChart,
 }: RunContext): Promise<void> {
   const settings = quick ? QUICK : FULL;
-  heading(out, "Step 08 benchmark — kill -9 in the middle of the work, 04, 05, 07 and 08");
+  heading(out, "Step 14 benchmark — what a batch costs, against step 08");
   say(
     out,
-    `${settings.jobs} jobs that sleep ${settings.sleepMs} ms; a worker process with ` +
-      `${settings.concurrency} slots gets SIGKILL once it has finished ${settings.killAfterFinished}, ` +
-      "then a healthy worker takes over (step defaults, but a heartbeat every " +
-      `${settings.heartbeatIntervalMs / 1000} s and an alive threshold of ${settings.aliveThresholdMs / 1000} s ` +
-      "for both workers, where the step has them). Held: the jobs the killed worker had taken " +
-      "and not finished. Every job ends up done, lost (gone from the queue) or stuck (claimed by " +
-      "the dead worker); ran twice: started before the kill and again after it; recovery: from " +
-      "the kill until every job was done. " +
-      `${settings.rounds} round(s), interleaved, median reported.`,
+    `${formatNumber(settings.jobs)} no-op jobs, one worker with ${settings.concurrency} slots, ` +
+      `on step 08 and on step 14: without batches, in ${formatNumber(settings.jobs / settings.smallBatch)} ` +
+      `batches of ${settings.smallBatch}, and in one batch of ${formatNumber(settings.jobs)}, every ` +
+      "batch sealed before the worker starts, with a Noop as its onFinish. A job of a batch is " +
+      "finished in a transaction that also updates its batch's row; in one batch, the " +
+      `${settings.concurrency} slots' finishes all update the same row, and wait for each other's ` +
+      `commits. ${settings.rounds} round(s), interleaved, median reported.`,
   );
-  const instances = await Promise.all(RUNS.map((run) => open(run)));
-  const results: CrashResult[][] = RUNS.map(() => []);
+  const instances = await Promise.all(
+    RUNS.map((run) => open({ step: run.step, namespace: run.namespace })),
+  );
+  const results: RunResult[][] = RUNS.map(() => []);
   try {
     for (let round = 0; round < settings.rounds; round++) {
-      for (const [index, instance] of instances.entries()) {
-        out.line(`  round ${round + 1}: step ${instance.step.id}…`);
-        results[index]?.push(await measureCrash(instance, settings));
+      for (const [index, run] of RUNS.entries()) {
+        const instance = instances[index];
+        if (!instance) continue;
+        out.line(`  round ${round + 1}: step ${run.step}, ${run.grouping}…`);
+        results[index]?.push(await measure(instance, run.grouping, settings));
       }
     }
   } finally {
     await Promise.all(instances.map((instance) => instance.close()));
   }
-  const medianOf = (index: number, pick: (result: CrashResult) => number) =>
+  const medianOf = (index: number, pick: (result: RunResult) => number) =>
     median((results[index] ?? []).map(pick));
-  const recoveryOf = (index: number): number | null => {
-    const times = (results[index] ?? []).map((result) => result.recoveryMs);
-    return times.every((time) => time !== null) ? median(times) : null;
-  };
-  const rows = RUNS.map((run, index) => [
-    `${run.step} ${instances[index]?.step.slug ?? ""}`,
-    formatNumber(medianOf(index, (result) => result.held)),
-    formatNumber(medianOf(index, (result) => result.lost)),
-    formatNumber(medianOf(index, (result) => result.stuck)),
-    formatNumber(medianOf(index, (result) => result.ranTwice)),
-    formatNumber(medianOf(index, (result) => result.recovered)),
-    recoveryOf(index) === null ? "never" : `${formatNumber((recoveryOf(index) ?? 0) / 1000)} s`,
-  ]);
+  const baseline = medianOf(0, (result) => result.processPerSecond);
+  const label = (run: (typeof RUNS)[number]) =>
+    `${run.step} ${run.grouping === "none" ? "no batches" : run.grouping}`;
   out.line("");
   for (const line of renderTable(
-    ["step", "held", "lost", "stuck", "ran twice", "recovered", "recovery"],
-    rows,
-  ))
+    ["run", "enqueue jobs/s", "jobs/s", "vs 08", "batches done", "callbacks", "missing", "twice"],
+    RUNS.map((run, index) => {
+      const jobsPerSecond = medianOf(index, (result) => result.processPerSecond);
+      return [
+        label(run),
+        formatNumber(medianOf(index, (result) => result.enqueuePerSecond)),
+        formatNumber(jobsPerSecond),
+        `×${(jobsPerSecond / baseline).toFixed(2)}`,
+        formatNumber(medianOf(index, (result) => result.batchesCompleted)),
+        formatNumber(medianOf(index, (result) => result.callbacks)),
+        formatNumber(medianOf(index, (result) => result.missing)),
+        formatNumber(medianOf(index, (result) => result.duplicates)),
+      ];
+    }),
+  )) {
     out.line(`  ${line}`);
+  }
   say(
     out,
-    "Step 08's recovery time is the alive threshold (the killed worker's heartbeat has to go " +
-      "stale), then at most one heartbeat interval until the healthy worker prunes it, then the " +
-      "default retry backoff (10 s, up to ×1.5 jitter): the interrupted attempt counts as a " +
-      "failed one. Under a supervisor, which sees its worker exit, the threshold drops out.",
+    "A job of a batch costs a transaction (BEGIN, the finish, the batch's UPDATE, COMMIT: four " +
+      "round trips where a job without one needs one statement) and a row lock. Many small " +
+      "batches pay the round trips; one big batch pays them and the hot row too: each finish " +
+      "waits for the commit of the one before it on that row, so the slots' finishes go one at " +
+      "a time. What to do about it: count finishes in the worker and apply them to the batch " +
+      "row in one UPDATE per flush (pending = pending - k: step 10's batched finish), or spread " +
+      "the count over a few counter rows per batch and lock the batch row only when they add " +
+      "up to zero. Both keep the one rule: the count moves in the transaction that records the " +
+      "outcome.",
   );
-  await saveResults("step-08", settings, { steps: RUNS.map((run) => run.step), results });
-  await saveChart("crash.svg", {
-    title: "kill -9 of a busy worker: what became of the jobs it held",
-    valueLabel: "jobs",
+  await saveResults("step-14", settings, {
+    runs: RUNS.map((run) => ({ step: run.step, grouping: run.grouping })),
+    results,
+  });
+  await saveChart("batches.svg", {
+    title: `${formatNumber(settings.jobs)} no-op jobs, 10 slots: jobs per second`,
+    valueLabel: "jobs/s",
     categories: RUNS.map((run, index) => ({
-      label: `${run.step} ${instances[index]?.step.slug ?? ""}`,
-      colour: ["#4e79a7", "#f28e2b", "#e15759", "#59a14f"][index] ?? "#888",
-      highlight: run.step === "08",
+      label: label(run),
+      colour: ["#4e79a7", "#59a14f", "#f28e2b", "#e15759"][index] ?? "#888",
+      highlight: run.grouping === "one batch",
     })),
     series: [
-      { label: "lost", values: RUNS.map((_, i) => medianOf(i, (r) => r.lost)) },
-      { label: "stuck", values: RUNS.map((_, i) => medianOf(i, (r) => r.stuck)) },
-      { label: "ran twice", values: RUNS.map((_, i) => medianOf(i, (r) => r.ranTwice)) },
-      { label: "recovered", values: RUNS.map((_, i) => medianOf(i, (r) => r.recovered)) },
+      {
+        label: "jobs/s",
+        values: RUNS.map((_, index) => medianOf(index, (result) => result.processPerSecond)),
+      },
     ],
   });
 }
 
-async function measureCrash(instance: StepInstance, settings: Settings): Promise<CrashResult> {
+async function measure(
+  instance: StepInstance,
+  grouping: Grouping,
+  settings: Settings,
+): Promise<RunResult> {
   await instance.reset();
-  const ids = await instance.enqueueMany(
-    Array.from({ length: settings.jobs }, () => ({
-      name: "Sleep",
-      args: { ms: settings.sleepMs },
-    })),
-  );
-  const { finishedThere, startedThere, killedAt } = await runWorkerAndKill(instance, {
-    concurrency: settings.concurrency,
-    killAfterFinished: settings.killAfterFinished,
-    timeoutMs: settings.timeoutMs,
-    args: [
-      "--heartbeat-interval",
-      String(settings.heartbeatIntervalMs),
-      "--alive-threshold",
-      String(settings.aliveThresholdMs),
-    ],
-  });
-  const countsAtKill = await instance.counts();
-  // Claimed by it (steps with claims), or taken from the list and not
-  // finished (04, where a taken job is in no list at all).
-  const held = countsAtKill.claimed ?? ids.length - finishedThere.size - (countsAtKill.queued ?? 0);
-
-  // A healthy worker, with the step's defaults, takes over until every job
-  // is done — or nothing has finished for a while and nothing waits.
   const tracker = new RunTracker(instance.events);
-  const doneAt = new Map<string, number>();
-  const unsubscribe = (["finished", "failed"] as const).map((event) =>
-    instance.events.on(event, (e) => doneAt.set(e.jobId, e.at)),
-  );
-  const healthy = instance.startWorker({
-    concurrency: settings.concurrency,
-    heartbeatIntervalMs: settings.heartbeatIntervalMs,
-  });
-  const deadline = Date.now() + settings.timeoutMs;
-  let lastDone = Date.now();
-  let doneSoFar = 0;
-  while (Date.now() < deadline) {
-    await sleep(100);
-    const done = finishedThere.size + doneAt.size;
-    if (done === ids.length) break;
-    if (done > doneSoFar) [doneSoFar, lastDone] = [done, Date.now()];
-    const counts = await instance.counts();
-    const waiting = (counts.queued ?? 0) + (counts.ready ?? 0) + (counts.scheduled ?? 0);
-    if (waiting === 0 && Date.now() - lastDone > settings.quietMs) break;
-  }
-  await healthy.stop();
-  for (const off of unsubscribe) off();
+  const enqueueStart = performance.now();
+  const ids = await enqueue(instance, grouping, settings);
+  const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
+  const processStart = performance.now();
+  const worker = instance.startWorker({ concurrency: settings.concurrency });
+  await tracker.waitForAll(ids, settings.timeoutMs);
+  const processSeconds = (performance.now() - processStart) / 1000;
+  await worker.stop();
   tracker.stop();
-
-  const done = ids.filter((id) => finishedThere.has(id) || doneAt.has(id)).length;
-  const stuck = (await instance.counts()).claimed ?? 0;
-  const lost = ids.length - done - stuck;
+  const check = tracker.check(ids);
+  const batches = (await instance.batches?.list()) ?? [];
   return {
-    held,
-    done,
-    lost,
-    stuck,
-    ranTwice: [...startedThere].filter((id) => tracker.firstStart(id) !== undefined).length,
-    // Every job the killed worker did not hold was done by the healthy one.
-    recovered: Math.max(0, held - lost - stuck),
-    recoveryMs: done === ids.length ? Math.max(0, ...doneAt.values()) - killedAt : null,
+    enqueuePerSecond: settings.jobs / enqueueSeconds,
+    processPerSecond: check.completed / processSeconds,
+    missing: check.missing,
+    duplicates: check.duplicates,
+    batchesCompleted: batches.filter((batch) => batch.completedAt !== null).length,
+    callbacks: batches.reduce((sum, batch) => sum + batch.callbacksFired.length, 0),
   };
+}
+
+/** Enqueues the jobs as `grouping` says, and seals every batch; resolves with the jobs' ids. */
+async function enqueue(
+  instance: StepInstance,
+  grouping: Grouping,
+  settings: Settings,
+): Promise<string[]> {
+  const noops = (count: number): NewJob[] =>
+    Array.from({ length: count }, () => ({ name: "Noop", args: {} }));
+  const ids: string[] = [];
+  if (grouping === "none") {
+    for (let offset = 0; offset < settings.jobs; offset += settings.chunk) {
+      ids.push(...(await instance.enqueueMany(noops(settings.chunk))));
+    }
+    return ids;
+  }
+  const batches = instance.batches;
+  if (!batches) throw new Error(`Step ${instance.step.id} has no batches.`);
+  const size = grouping === "one batch" ? settings.jobs : settings.smallBatch;
+  for (let offset = 0; offset < settings.jobs; offset += size) {
+    const batch = await batches.create({ onFinish: "Noop" });
+    for (let added = 0; added < size; added += settings.chunk) {
+      ids.push(...(await batches.add(batch, noops(Math.min(settings.chunk, size - added)))));
+    }
+    await batches.seal(batch);
+  }
+  return ids;
 }
