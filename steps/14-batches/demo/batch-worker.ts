@@ -4,7 +4,7 @@
  * the tests start three of these, and kill some with SIGKILL.
  *
  * `node --import tsx steps/14-batches/demo/batch-worker.ts --namespace NAME
- * [--concurrency N]`, with `DATABASE_URL` set. Heartbeats, retries and the
+ * [--concurrency N]`, against the database the CLI would use. Heartbeats, retries and the
  * dispatcher run on short intervals, so that a killed worker's jobs come
  * back within seconds; it prints what the CLI's worker prints, and a line
  * for each callback it runs.
@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { runWorkerCommand } from "../../../lib/workshop/cli/commands/worker.ts";
+import { openStep } from "../../../lib/workshop/cli/connect.ts";
 import { runMain } from "../../../lib/workshop/cli/run-main.ts";
 import { step } from "../index.ts";
 import { batchJobs } from "./batch-jobs.ts";
@@ -31,10 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
     options: { namespace: { type: "string" }, concurrency: { type: "string" } },
     strict: true,
   });
-  const instance = await step.open({
-    databaseUrl: process.env.DATABASE_URL,
-    namespace: values.namespace,
-  });
+  const instance = await openStep(step, {}, { namespace: values.namespace });
   const registry = batchJobs(instance, (name, args) =>
     console.log(
       `★ ${name}: batch ${args.batchId} (${args.event}): ${args.total} jobs, ${args.succeeded} succeeded, ${args.dead} dead`,
