@@ -50,6 +50,12 @@ interface RunResult {
   readonly processPerSecond: number;
   readonly missing: number;
   readonly duplicates: number;
+  /**
+   * How many of the worker's connections were waiting for a lock, on
+   * average over the run (sampled from pg_stat_activity): the hot row,
+   * measured.
+   */
+  readonly waitingOnLocks: number;
   /** Batches that completed, and callbacks enqueued (one onFinish per batch). */
   readonly batchesCompleted: number;
   readonly callbacks: number;
@@ -97,7 +103,17 @@ export async function runBenchmark({
     `${run.step} ${run.grouping === "none" ? "no batches" : run.grouping}`;
   out.line("");
   for (const line of renderTable(
-    ["run", "enqueue jobs/s", "jobs/s", "vs 08", "batches done", "callbacks", "missing", "twice"],
+    [
+      "run",
+      "enqueue jobs/s",
+      "jobs/s",
+      "vs 08",
+      "waiting on a lock",
+      "batches done",
+      "callbacks",
+      "missing",
+      "twice",
+    ],
     RUNS.map((run, index) => {
       const jobsPerSecond = medianOf(index, (result) => result.processPerSecond);
       return [
@@ -105,6 +121,7 @@ export async function runBenchmark({
         formatNumber(medianOf(index, (result) => result.enqueuePerSecond)),
         formatNumber(jobsPerSecond),
         `×${(jobsPerSecond / baseline).toFixed(2)}`,
+        medianOf(index, (result) => result.waitingOnLocks).toFixed(2),
         formatNumber(medianOf(index, (result) => result.batchesCompleted)),
         formatNumber(medianOf(index, (result) => result.callbacks)),
         formatNumber(medianOf(index, (result) => result.missing)),
@@ -117,10 +134,12 @@ export async function runBenchmark({
   say(
     out,
     "A job of a batch costs a transaction (BEGIN, the finish, the batch's UPDATE, COMMIT: four " +
-      "round trips where a job without one needs one statement) and a row lock. Many small " +
-      "batches pay the round trips; one big batch pays them and the hot row too: each finish " +
-      "waits for the commit of the one before it on that row, so the slots' finishes go one at " +
-      "a time. What to do about it: count finishes in the worker and apply them to the batch " +
+      "round trips where a job without one needs one statement) and a row lock held until the " +
+      "commit. Many small batches pay the round trips; one big batch pays them and the hot row " +
+      "too: a finish waits for the commit of the one before it on that row. 'Waiting on a " +
+      "lock' is how many of the worker's connections were doing that, on average. Batches of " +
+      "10 share the cost here: the claim takes jobs in id order, so the 10 slots hold the 10 " +
+      "jobs of one batch at once. What to do about it: count finishes in the worker and apply them to the batch " +
       "row in one UPDATE per flush (pending = pending - k: step 10's batched finish), or spread " +
       "the count over a few counter rows per batch and lock the batch row only when they add " +
       "up to zero. Both keep the one rule: the count moves in the transaction that records the " +
@@ -159,8 +178,10 @@ async function measure(
   const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
   const processStart = performance.now();
   const worker = instance.startWorker({ concurrency: settings.concurrency });
+  const locks = sampleLockWaits(instance);
   await tracker.waitForAll(ids, settings.timeoutMs);
   const processSeconds = (performance.now() - processStart) / 1000;
+  const waitingOnLocks = await locks.stop();
   await worker.stop();
   tracker.stop();
   const check = tracker.check(ids);
@@ -170,8 +191,39 @@ async function measure(
     processPerSecond: check.completed / processSeconds,
     missing: check.missing,
     duplicates: check.duplicates,
+    waitingOnLocks,
     batchesCompleted: batches.filter((batch) => batch.completedAt !== null).length,
     callbacks: batches.reduce((sum, batch) => sum + batch.callbacksFired.length, 0),
+  };
+}
+
+/**
+ * Every 20 ms, how many of the instance's connections (its pool's
+ * application_name is its namespace) are waiting for a lock — in these
+ * runs, a finish waiting for another's commit on a batch row. Resolves with
+ * the mean when stopped.
+ */
+function sampleLockWaits(instance: StepInstance): { stop(): Promise<number> } {
+  const database = instance.database;
+  const samples: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running && database) {
+      const [row] = await database.query<{ waiting: number }>(
+        `SELECT count(*)::int AS waiting FROM pg_stat_activity
+         WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        [instance.namespace],
+      );
+      samples.push(row?.waiting ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return samples.length === 0 ? 0 : samples.reduce((a, b) => a + b, 0) / samples.length;
+    },
   };
 }
 
