@@ -224,7 +224,7 @@ async function completeIfDone(tx: Sql, batchId: string): Promise<void> {
 
 /** onDead, once: for the first job of the batch to reach the dead queue. */
 async function fireFirstDead(tx: Sql, batchId: string): Promise<void> {
-  const [batch] = await tx.query<BatchRow & { on_dead: string | null }>(
+  const [batch] = await tx.query<BatchCounts & { on_dead: string | null }>(
     `UPDATE batches SET first_dead_at = now()
      WHERE id = $1 AND first_dead_at IS NULL
      RETURNING id, total, succeeded, dead, on_dead`,
@@ -265,7 +265,7 @@ export async function reopenRetriedJobs(tx: Sql, jobIds: readonly string[]): Pro
 /** Every batch, oldest first, with the callbacks it has fired. */
 export async function listBatches(sql: Sql): Promise<BatchReport[]> {
   const rows = await sql.query<
-    BatchRow & {
+    BatchCounts & {
       pending: number;
       sealed: boolean;
       completed_at: Date | null;
@@ -293,17 +293,22 @@ export async function listBatches(sql: Sql): Promise<BatchReport[]> {
   }));
 }
 
-interface BatchRow {
+/** A batch's id and the counts its callbacks are given. */
+interface BatchCounts {
   readonly id: string;
   readonly total: number;
   readonly succeeded: number;
   readonly dead: number;
+}
+
+/** What the completing UPDATE returns: the counts, and the callbacks to enqueue. */
+interface BatchRow extends BatchCounts {
   readonly on_finish: string | null;
   readonly on_success: string | null;
 }
 
 function callbackArguments(
-  batch: Pick<BatchRow, "id" | "total" | "succeeded" | "dead">,
+  batch: BatchCounts,
   event: BatchCallbackArguments["event"],
 ): BatchCallbackArguments {
   return {
