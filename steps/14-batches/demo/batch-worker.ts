@@ -19,7 +19,7 @@ import { step } from "../index.ts";
 import { batchJobs } from "./batch-jobs.ts";
 
 /** Intervals of a worker that recovers within seconds: a demonstration's, not production's. */
-export const QUICK_SETTINGS = {
+const QUICK_SETTINGS = {
   heartbeatIntervalMs: 200,
   aliveThresholdMs: 2_000,
   dispatchIntervalMs: 50,
