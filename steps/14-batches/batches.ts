@@ -104,8 +104,8 @@ export async function createBatch(sql: Sql, batch: NewBatch = {}): Promise<strin
  * comes at the same moment waits for it — or, if the seal was first, this
  * UPDATE finds the row sealed (PostgreSQL checks the WHERE again on the row
  * as the seal left it) and nothing is added. A job of the batch may add more
- * while it runs, before the seal: it is pending itself, so the batch cannot
- * complete under it.
+ * while it runs, until the seal; after it, even a running job of the batch
+ * is refused (the lesson says what it would take to allow that).
  */
 // #region add
 export async function addJobsToBatch(
