@@ -58,14 +58,17 @@ async function createAndSeal(instance: StepInstance, ms: number): Promise<[strin
   await batches.add(a, hundredJobs(a, 10, ms));
   const jobsOfB = hundredJobs(b, 0, ms);
   for (let i = 0; i < jobsOfB.length; i += 25) await batches.add(b, jobsOfB.slice(i, i + 25));
+  // Finished, or in the dead queue: either way it will not add again.
   await eventually(
     async () => {
-      const [row] = await sql(instance).query<{ done: number }>(
-        "SELECT count(*)::int AS done FROM jobs WHERE name = 'FanOut' AND finished_at IS NOT NULL",
+      const [row] = await sql(instance).query<{ running: number }>(
+        `SELECT count(*)::int AS running FROM jobs
+         WHERE name = 'FanOut' AND finished_at IS NULL
+           AND id NOT IN (SELECT job_id FROM failed_executions)`,
       );
-      return row?.done === 2 * FAN_OUTS;
+      return row?.running === 0;
     },
-    "every FanOut to finish",
+    "every FanOut to be done",
     60_000,
   );
   await batches.seal(a);
@@ -172,9 +175,11 @@ describe("step 14 — batches under load", () => {
     const workers = startWorkers(instance);
     let killed = 0;
     try {
-      // Longer jobs, so that there is a batch to kill workers in the middle of.
-      const sealed = createAndSeal(instance, 300);
-      sealed.catch(() => {}); // awaited below, after the kills; reported there
+      // Longer jobs, so that most of both batches is still to run once they
+      // are sealed. The kills start then: the seal waits for the FanOuts,
+      // and FanOuts on killed workers would wait for replacements — on a
+      // loaded machine, for longer than the seal should.
+      const [a, b] = await createAndSeal(instance, 500);
       // The killer: every 300–600 ms, a worker that has run jobs, while the
       // batches are not done; a new worker takes its place, as a supervisor
       // would start one.
@@ -190,7 +195,6 @@ describe("step 14 — batches under load", () => {
         const slots = SLOTS[index] ?? 1;
         workers[index] = spawnWorker(instance, ["--concurrency", String(slots)], WORKER_SCRIPT);
       }
-      const [a, b] = await sealed;
       await eventually(() => allDone(instance), "both batches to finish", 90_000);
       await expectAccountedFor(instance, a);
       await expectAccountedFor(instance, b);
