@@ -15,6 +15,7 @@ import type { JsonValue } from "./jobs/arguments.ts";
 import { workshopJobs } from "./jobs/catalog.ts";
 import type { Database } from "./postgres/database.ts";
 import type {
+  Batches,
   EnqueueOptions,
   FailedJobReport,
   GivenSettings,
@@ -53,6 +54,11 @@ export interface InstanceParts {
   failedJobs?(): Promise<readonly FailedJobReport[]>;
   /** See {@link StepInstance.retryFailedJobs}. */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /**
+   * See {@link StepInstance.batches}. Its `add` only stores; the instance
+   * checks the jobs first and announces them after, as for `enqueueMany`.
+   */
+  readonly batches?: Batches;
 }
 
 /**
@@ -67,18 +73,24 @@ const KNOWN_JOBS = workshopJobs();
 
 export function assembleInstance(parts: InstanceParts): StepInstance {
   const events = new JobEvents();
-  async function enqueueMany(jobs: readonly NewJob[]): Promise<string[]> {
+  /** Checks `jobs`, stores them with `insert`, and announces them once they are visible. */
+  async function checkStoreAnnounce(
+    jobs: readonly NewJob[],
+    insert: (jobs: readonly NewJob[]) => Promise<string[]>,
+  ): Promise<string[]> {
     checkEnqueueOptions(parts.step, jobs);
     for (const job of jobs) {
       if (KNOWN_JOBS.has(job.name)) checkJobArguments(KNOWN_JOBS.lookup(job.name), job.args ?? {});
     }
-    const ids = await parts.insertJobs(jobs);
+    const ids = await insert(jobs);
     const at = now();
     ids.forEach((jobId, index) => {
       events.emit("enqueued", { jobId, name: jobs[index]?.name ?? "", at });
     });
     return ids;
   }
+  const enqueueMany = (jobs: readonly NewJob[]) => checkStoreAnnounce(jobs, parts.insertJobs);
+  const { batches } = parts;
   return {
     step: parts.step,
     namespace: parts.namespace,
@@ -102,6 +114,10 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     supervise: parts.supervise,
     failedJobs: parts.failedJobs,
     retryFailedJobs: parts.retryFailedJobs,
+    batches: batches && {
+      ...batches,
+      add: (batchId, jobs) => checkStoreAnnounce(jobs, (checked) => batches.add(batchId, checked)),
+    },
   };
 }
 

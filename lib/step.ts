@@ -34,6 +34,7 @@ export const GUARANTEES = {
   priorities: "Urgent jobs and named queues are served first",
   scheduledJobs: "Jobs can be scheduled for later",
   recovery: "Jobs of dead workers are recovered automatically",
+  batches: "A group of jobs gets exactly one callback when its last job is done",
 } as const;
 
 export type Guarantee = keyof typeof GUARANTEES;
@@ -206,6 +207,70 @@ export interface NewJob extends EnqueueOptions {
   readonly args?: JsonValue;
 }
 
+/**
+ * A batch to create (steps with `batches`): the jobs it calls back when it
+ * is done. Each callback is a job name, enqueued with the batch's final
+ * counts as its arguments (see {@link BatchCallbackArguments}).
+ */
+export interface NewBatch {
+  /** Enqueued once, when every job of the sealed batch has its final outcome. */
+  readonly onFinish?: string;
+  /** Enqueued once, with `onFinish`, if none of its jobs went to the dead queue. */
+  readonly onSuccess?: string;
+  /** Enqueued once, when the first of its jobs goes to the dead queue. */
+  readonly onDead?: string;
+  /**
+   * The jobs the callbacks must be among (the allowlist a worker runs);
+   * defaults to the workshop jobs. A name not in it is refused at once.
+   */
+  readonly registry?: JobRegistry;
+}
+
+/** What a batch callback job is given: which batch, why, and its counts at that moment. */
+export interface BatchCallbackArguments {
+  readonly [key: string]: JsonValue;
+  readonly batchId: string;
+  readonly event: "finish" | "success" | "dead";
+  readonly total: number;
+  readonly succeeded: number;
+  readonly dead: number;
+}
+
+/** One batch, as `npm run step NN -- batches` lists it. */
+export interface BatchReport {
+  readonly id: string;
+  /** Jobs added to it. */
+  readonly total: number;
+  /** Jobs without their final outcome yet (running, waiting, or waiting for a retry). */
+  readonly pending: number;
+  readonly succeeded: number;
+  /** Jobs that went to the dead queue. */
+  readonly dead: number;
+  /** Whether it was sealed: no job can be added any more, and it completes when `pending` is 0. */
+  readonly sealed: boolean;
+  /** When its last job got its final outcome (or its seal, if it had none left), if it has. */
+  readonly completedAt: Date | null;
+  /** The callbacks enqueued so far, e.g. `["onDead", "onFinish"]`. */
+  readonly callbacksFired: readonly string[];
+}
+
+/**
+ * Groups of jobs with a callback when they are done, for steps that have them
+ * (`batches`). Create a batch, add jobs to it — in one call or several, also
+ * from inside a job of the batch — then seal it: from then on nothing can be
+ * added, and the finish of its last job enqueues its callbacks.
+ */
+export interface Batches {
+  /** Creates an open batch and returns its id. */
+  create(batch?: NewBatch): Promise<string>;
+  /** Stores jobs in the open batch `batchId` (all or nothing) and returns their ids. */
+  add(batchId: string, jobs: readonly NewJob[]): Promise<string[]>;
+  /** Closes the batch to new jobs; one with no job left to finish completes at once. */
+  seal(batchId: string): Promise<void>;
+  /** Every batch, oldest first. */
+  list(): Promise<readonly BatchReport[]>;
+}
+
 /** A step opened against real services. */
 export interface StepInstance {
   readonly step: Step;
@@ -278,6 +343,11 @@ export interface StepInstance {
    * Resolves with the ids it put back; ids not in the dead queue are skipped.
    */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /**
+   * Optional, for steps with `batches`: groups of jobs with a callback when
+   * they are done (`npm run step NN -- batches` lists them).
+   */
+  readonly batches?: Batches;
 }
 
 /** Where a supervisor says what it does; the CLI passes the terminal. */

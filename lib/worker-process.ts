@@ -34,6 +34,13 @@ export interface WorkerProcessOptions {
    * signal on itself (a worker told twice would exit at once, mid-job).
    */
   readonly detached?: boolean;
+  /**
+   * A script (a path from the repository root) to run instead of the CLI's
+   * `worker` command, as `node --import tsx SCRIPT --namespace NAME …args`:
+   * a worker with jobs of its own, which the CLI's cannot have (step 14's
+   * `demo/batch-worker.ts`).
+   */
+  readonly script?: string;
 }
 
 /**
@@ -47,9 +54,9 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     [
       "--import",
       "tsx",
-      join(REPO_ROOT, "lib/workshop/cli/main.ts"),
-      options.stepId,
-      "worker",
+      ...(options.script === undefined
+        ? [join(REPO_ROOT, "lib/workshop/cli/main.ts"), options.stepId, "worker"]
+        : [join(REPO_ROOT, options.script)]),
       "--namespace",
       options.namespace,
       ...(options.args ?? []),

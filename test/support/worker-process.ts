@@ -16,7 +16,7 @@ const STOP_GRACE_MS = 15_000;
 
 /**
  * Starts `npm run step NN -- worker --namespace <instance's namespace> …args`
- * against the servers this test run uses. The CLI prints `▶ job <id>` when a
+ * (or `script`, see `WorkerProcessOptions`) against the servers this test run uses. The CLI prints `▶ job <id>` when a
  * job starts, which is the moment crash tests wait for.
  *
  * A worker still running when the test ends (it failed before stopping it) is
@@ -24,11 +24,16 @@ const STOP_GRACE_MS = 15_000;
  * SIGKILL if it has not exited within {@link STOP_GRACE_MS}. Nothing a test
  * starts may outlive the run.
  */
-export function spawnWorker(instance: StepInstance, args: readonly string[] = []): WorkerProcess {
+export function spawnWorker(
+  instance: StepInstance,
+  args: readonly string[] = [],
+  script?: string,
+): WorkerProcess {
   const worker = spawnWorkerProcess({
     stepId: instance.step.id,
     namespace: instance.namespace,
     args,
+    script,
     env: {
       ...process.env,
       DATABASE_URL: testDatabaseUrl(),

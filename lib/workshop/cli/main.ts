@@ -12,6 +12,12 @@ import type { Step, StepInstance } from "../../step.ts";
 import { RESULTS_DIR } from "../bench/results-file.ts";
 import { type RunContext, runDemo } from "../demo.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
+import {
+  requireBatches,
+  runBatchesCommand,
+  runCreateBatchCommand,
+  runSealBatchCommand,
+} from "./commands/batches.ts";
 import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import {
@@ -137,6 +143,7 @@ async function runCommand(
         priority: { type: "string" },
         queue: { type: "string" },
         "args-file": { type: "string" },
+        batch: { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 2);
       if (parsed.flags.help) return printed(usage);
@@ -153,10 +160,12 @@ async function runCommand(
       );
       const count = integerFlag(parsed, "count", usage, 1, 1_000_000) ?? 1;
       const options = parseEnqueueOptions(parsed, usage);
+      const batch = typeof parsed.flags.batch === "string" ? parsed.flags.batch : undefined;
       // Before opening the step, which creates its schema: a refused command changes nothing.
       checkEnqueueOptions(step, [{ ...options, name, args: jobArgs }]);
+      if (batch !== undefined) requireBatches(step);
       await withInstance(parsed, (instance) =>
-        runEnqueueCommand(instance, name, jobArgs, count, options),
+        runEnqueueCommand(instance, name, jobArgs, count, options, batch),
       );
       return 0;
     }
@@ -191,6 +200,41 @@ async function runCommand(
       await withInstance(parsed, (instance) =>
         runRetryCommand(instance, all ? "all" : parsed.positionals),
       );
+      return 0;
+    }
+    case "batches": {
+      const usage = COMMAND_USAGE.batches(n);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        json: { type: "boolean" },
+        "on-finish": { type: "string" },
+        "on-success": { type: "string" },
+        "on-dead": { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 2);
+      if (parsed.flags.help) return printed(usage);
+      const [action, id] = parsed.positionals;
+      const callbacks = {
+        onFinish: stringFlag(parsed, "on-finish"),
+        onSuccess: stringFlag(parsed, "on-success"),
+        onDead: stringFlag(parsed, "on-dead"),
+      };
+      const callbackGiven = Object.values(callbacks).some((value) => value !== undefined);
+      if (action !== undefined && action !== "create" && action !== "seal") {
+        throw new UsageError(`Unknown batches action ${JSON.stringify(action)}.`, usage);
+      }
+      if ((action === "seal") !== (id !== undefined)) {
+        throw new UsageError("Give the id of the batch to seal: batches seal <id>.", usage);
+      }
+      if (callbackGiven && action !== "create") {
+        throw new UsageError("--on-finish, --on-success and --on-dead go with create.", usage);
+      }
+      requireBatches(step);
+      await withInstance(parsed, (instance) => {
+        if (action === "create") return runCreateBatchCommand(instance, callbacks);
+        if (id !== undefined) return runSealBatchCommand(instance, id);
+        return runBatchesCommand(instance, parsed.flags.json === true);
+      });
       return 0;
     }
     case "stats": {
@@ -242,6 +286,11 @@ function withoutFlag(args: readonly string[], name: string): string[] {
     else if (!arg.startsWith(`--${name}=`) && !arg.startsWith("--namespace=")) kept.push(arg);
   }
   return kept;
+}
+
+function stringFlag(parsed: Parsed, name: string): string | undefined {
+  const value = parsed.flags[name];
+  return typeof value === "string" ? value : undefined;
 }
 
 function printed(text: string): number {

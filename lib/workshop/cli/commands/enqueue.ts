@@ -15,6 +15,7 @@ import { summarizeArguments } from "../argument-summary.ts";
 import { integerFlag, type Parsed } from "../parse.ts";
 import { UsageError } from "../usage-error.ts";
 import { parseDuration, parseTime } from "../when.ts";
+import { batchesOf } from "./batches.ts";
 
 /**
  * The arguments as JSON text: the word after the job name, or what
@@ -129,15 +130,20 @@ export async function runEnqueueCommand(
   args: JsonValue,
   count: number,
   options: EnqueueOptions = {},
+  batch?: string,
 ): Promise<void> {
-  const ids = await instance.enqueueMany(
-    Array.from({ length: count }, () => ({ ...options, name, args })),
-  );
+  const jobs = Array.from({ length: count }, () => ({ ...options, name, args }));
+  // Into a batch (steps with batches): added to it, all or nothing.
+  const ids =
+    batch === undefined
+      ? await instance.enqueueMany(jobs)
+      : await batchesOf(instance).add(batch, jobs);
   const shown = ids.length > 5 ? `${ids.slice(0, 3).join(", ")}, …, ${ids.at(-1)}` : ids.join(", ");
   const where = [
     options.queue === undefined ? "" : ` on queue ${options.queue}`,
     options.priority === undefined ? "" : ` with priority ${options.priority}`,
     options.runAt === undefined ? "" : `, to run at ${options.runAt.toISOString()}`,
+    batch === undefined ? "" : `, in batch ${batch}`,
   ].join("");
   const text = JSON.stringify(args);
   // Arguments from a file can be long; the terminal gets their start.
