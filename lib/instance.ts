@@ -15,6 +15,7 @@ import type { JsonValue } from "./jobs/arguments.ts";
 import { workshopJobs } from "./jobs/catalog.ts";
 import type { Database } from "./postgres/database.ts";
 import type {
+  ConcurrencyKeyReport,
   EnqueueOptions,
   FailedJobReport,
   GivenSettings,
@@ -53,6 +54,8 @@ export interface InstanceParts {
   failedJobs?(): Promise<readonly FailedJobReport[]>;
   /** See {@link StepInstance.retryFailedJobs}. */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /** See {@link StepInstance.concurrencyKeys}. */
+  concurrencyKeys?(): Promise<readonly ConcurrencyKeyReport[]>;
 }
 
 /**
@@ -102,6 +105,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     supervise: parts.supervise,
     failedJobs: parts.failedJobs,
     retryFailedJobs: parts.retryFailedJobs,
+    concurrencyKeys: parts.concurrencyKeys,
   };
 }
 
