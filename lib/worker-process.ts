@@ -34,6 +34,12 @@ export interface WorkerProcessOptions {
    * signal on itself (a worker told twice would exit at once, mid-job).
    */
   readonly detached?: boolean;
+  /**
+   * The program to start instead of the workshop's CLI, relative to the
+   * repository root: a test's own worker, with jobs of its own, that takes
+   * the same arguments (`NN worker --namespace NAME …`).
+   */
+  readonly entry?: string;
 }
 
 /**
@@ -47,7 +53,7 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     [
       "--import",
       "tsx",
-      join(REPO_ROOT, "lib/workshop/cli/main.ts"),
+      join(REPO_ROOT, options.entry ?? "lib/workshop/cli/main.ts"),
       options.stepId,
       "worker",
       "--namespace",

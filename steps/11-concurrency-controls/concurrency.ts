@@ -20,6 +20,14 @@ import type { ConcurrencyKeyReport } from "../../lib/step.ts";
  * order cannot each wait for the other — a batch enqueued for keys `a` and
  * `b` and a recovery of jobs of `b` and `a` would deadlock otherwise.
  *
+ * `FOR NO KEY UPDATE`, not `FOR UPDATE`: it conflicts with itself, which
+ * is all the serializing needed, and not with the `FOR KEY SHARE` lock that
+ * PostgreSQL takes on this row for the foreign key of every blocked row
+ * inserted. With `FOR UPDATE`, a dispatch that had just blocked a job of
+ * key K (holding KEY SHARE) and an enqueue that had upserted K (holding NO
+ * KEY UPDATE, the upsert's lock) would each wait to upgrade past the other:
+ * a deadlock, which an early version of this step ran into.
+ *
  * Why a row lock, and not `pg_advisory_xact_lock(hashtext(key))`? Both
  * serialize per key; the row is needed anyway for the limit, and a lock on
  * it shows in `pg_locks` as a row anyone can look up, where an advisory
@@ -29,7 +37,7 @@ import type { ConcurrencyKeyReport } from "../../lib/step.ts";
 export async function lockConcurrencyKeys(tx: Sql, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
   await tx.query(
-    "SELECT key FROM concurrency_keys WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
+    "SELECT key FROM concurrency_keys WHERE key = ANY($1::text[]) ORDER BY key FOR NO KEY UPDATE",
     [keys],
   );
 }

@@ -150,7 +150,7 @@ CREATE INDEX IF NOT EXISTS claimed_executions_process_id ON claimed_executions (
 -- counter to release, so no counter can be released twice (Solid Queue
 -- #761) or drift; a slot is given back by deleting the claimed row, which
 -- happens once, wherever it happens (a finish, recovery). This row is what
--- every admission locks (FOR UPDATE), so that two transactions never count
+-- every admission locks (FOR NO KEY UPDATE), so that two transactions never count
 -- the same free slot. The latest enqueue sets the limit.
 CREATE TABLE IF NOT EXISTS concurrency_keys (
   key         text PRIMARY KEY,

@@ -28,14 +28,14 @@ import { contractFor } from "../support/contract.ts";
 import { openForTest } from "../support/open.ts";
 import { eventually, gate, nthEvent } from "../support/waiting.ts";
 
-interface OverlapArgs {
+type OverlapArgs = {
   readonly key: string;
   /** How many of its key to wait for, running at once, before it returns. */
   readonly together: number;
   /** How many jobs its key has in all: the last ones cannot wait for company. */
   readonly total: number;
   readonly i: number;
-}
+};
 
 /** `Overlap` jobs, and what they saw: per key, the most running at once, and the start order. */
 function overlapJobs() {

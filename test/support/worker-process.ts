@@ -17,18 +17,25 @@ const STOP_GRACE_MS = 15_000;
 /**
  * Starts `npm run step NN -- worker --namespace <instance's namespace> …args`
  * against the servers this test run uses. The CLI prints `▶ job <id>` when a
- * job starts, which is the moment crash tests wait for.
+ * job starts, which is the moment crash tests wait for. `entry` starts
+ * another program with the same arguments instead of the CLI (see
+ * `recording-worker.ts`).
  *
  * A worker still running when the test ends (it failed before stopping it) is
  * stopped then: SIGTERM, which a supervisor passes on to its workers, and
  * SIGKILL if it has not exited within {@link STOP_GRACE_MS}. Nothing a test
  * starts may outlive the run.
  */
-export function spawnWorker(instance: StepInstance, args: readonly string[] = []): WorkerProcess {
+export function spawnWorker(
+  instance: StepInstance,
+  args: readonly string[] = [],
+  entry?: string,
+): WorkerProcess {
   const worker = spawnWorkerProcess({
     stepId: instance.step.id,
     namespace: instance.namespace,
     args,
+    entry,
     env: {
       ...process.env,
       DATABASE_URL: testDatabaseUrl(),

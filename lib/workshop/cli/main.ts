@@ -135,6 +135,8 @@ async function runCommand(
         in: { type: "string" },
         priority: { type: "string" },
         queue: { type: "string" },
+        key: { type: "string" },
+        limit: { type: "string" },
         "args-file": { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 2);
