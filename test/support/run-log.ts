@@ -26,9 +26,10 @@ export async function createRunLog(sql: Sql): Promise<void> {
 /**
  * `LoggedRun`: logs its start; waits until `together` runs of its key are
  * open at once, or `total` jobs of its key have started (the last ones
- * cannot wait for company); holds for `ms`; logs its end. Waiting for
- * company makes "this many at once" happen whenever the queue allows it,
- * not by luck of timing.
+ * cannot wait for company); holds for `ms` (its first run for `firstRunMs`,
+ * if given: long enough for a test to stop or kill it mid-run);
+ * logs its end. Waiting for company makes "this many at once" happen
+ * whenever the queue allows it, not by luck of timing.
  */
 export function loggedRunJob(sql: Sql) {
   return defineJob({
@@ -39,14 +40,15 @@ export function loggedRunJob(sql: Sql) {
       together: z.int().min(1),
       total: z.int().min(1),
       ms: z.int().min(0),
+      firstRunMs: z.int().min(0).optional(),
     }),
     exampleArguments: { key: "account:1", together: 1, total: 1, ms: 0 },
-    async perform({ key, together, total, ms }, { jobId }) {
-      await sql.query("INSERT INTO runs (job_id, key, pid) VALUES ($1, $2, $3)", [
-        jobId,
-        key,
-        process.pid,
-      ]);
+    async perform({ key, together, total, ms, firstRunMs }, { jobId }) {
+      const [logged] = await sql.query<{ runs: number }>(
+        `WITH logged AS (INSERT INTO runs (job_id, key, pid) VALUES ($1, $2, $3))
+         SELECT count(*)::int + 1 AS runs FROM runs WHERE job_id = $1`,
+        [jobId, key, process.pid],
+      );
       for (;;) {
         const [seen] = await sql.query<{ open: number; started: number }>(
           `SELECT count(*) FILTER (WHERE ended_at IS NULL)::int AS open,
@@ -57,7 +59,7 @@ export function loggedRunJob(sql: Sql) {
         if ((seen?.open ?? 0) >= together || (seen?.started ?? 0) >= total) break;
         await sleep(10); // the job's own work: waiting for company
       }
-      await sleep(ms);
+      await sleep(logged?.runs === 1 && firstRunMs !== undefined ? firstRunMs : ms);
       await sql.query(
         "UPDATE runs SET ended_at = clock_timestamp() WHERE job_id = $1 AND pid = $2 AND ended_at IS NULL",
         [jobId, process.pid],
