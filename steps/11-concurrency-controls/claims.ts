@@ -6,7 +6,7 @@
  */
 import type { JobOutcome, StoredJob } from "../../lib/jobs/perform.ts";
 import type { Database, Sql } from "../../lib/postgres/database.ts";
-import { admitBlockedJobs, lockConcurrencyKeys } from "./concurrency.ts";
+import { admitToFreeSlots, lockConcurrencyKeys } from "./concurrency.ts";
 
 /**
  * A claimed job, and (step 11) its concurrency key: whether its finish has
@@ -148,7 +148,7 @@ export function dispose(outcome: JobOutcome, retryDelayMs: number | undefined): 
  *
  * Step 11: a job with a key gives its slot back — its claimed row goes — so
  * the oldest blocked job of its key is admitted in the same transaction
- * ({@link admitBlockedJobs}). Run it in a transaction then (see
+ * (`admitBlockedJobs` in concurrency.ts). Run it in a transaction then (see
  * {@link recordFinish}); its key is locked first, before the claimed row,
  * in the order every transaction takes those locks. A retry gives the slot
  * back too: it waits for its backoff without holding a slot its key's other
@@ -166,7 +166,7 @@ export async function finishClaimedJob(
   if (job.concurrencyKey === null) return finishClaim(sql, job, processId, disposition);
   await lockConcurrencyKeys(sql, [job.concurrencyKey]);
   const finish = await finishClaim(sql, job, processId, disposition);
-  if (finish.stillOurs) await admitBlockedJobs(sql, [job.concurrencyKey]);
+  if (finish.stillOurs) await admitToFreeSlots(sql, [job.concurrencyKey]);
   return finish;
 }
 // #endregion finish

@@ -1,227 +1,235 @@
-// Unchanged from step 08: steps/08-recovery/demo/bench.ts
 /**
- * `npm run step 08 -- bench`: `kill -9` of a worker process in the middle of
- * its jobs, on steps 04, 05, 07 and 08 in the same run — how many jobs each
- * loses, leaves stuck or runs twice, and how long until the killed worker's
- * jobs are done.
+ * `npm run step 11 -- bench`: what concurrency keys cost, against step 08
+ * in the same run — jobs with no key (the claim and finish of 08, plus a
+ * column), 1,000 keys of limit 1, and one hot key — with the wait from a
+ * slot freed to the next job of its key running, and the most jobs of one
+ * key seen at once.
  *
  * @module
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { StepInstance } from "../../../lib/step.ts";
-import { runWorkerAndKill } from "../../../lib/workshop/bench/kill-worker.ts";
-import { RunTracker } from "../../../lib/workshop/bench/run-tracker.ts";
-import { median } from "../../../lib/workshop/bench/statistics.ts";
+import { now } from "../../../lib/events.ts";
+import type { NewJob, StepInstance } from "../../../lib/step.ts";
+import { progressReporter } from "../../../lib/workshop/bench/progress.ts";
+import { type RunCheck, RunTracker } from "../../../lib/workshop/bench/run-tracker.ts";
+import { median, percentile } from "../../../lib/workshop/bench/statistics.ts";
 import type { RunContext } from "../../../lib/workshop/demo.ts";
-import { formatNumber, renderTable } from "../../../lib/workshop/format.ts";
+import { formatNumber, formatRatio, renderTable } from "../../../lib/workshop/format.ts";
 import { heading, say } from "../../../lib/workshop/story.ts";
 
 interface Settings {
   readonly jobs: number;
-  readonly sleepMs: number;
   readonly concurrency: number;
-  /** The worker process is killed once it has finished this many jobs: it is busy, mid-batch. */
-  readonly killAfterFinished: number;
-  /** After the kill, no job finished for this long and none waiting: the rest will never run. */
-  readonly quietMs: number;
-  /**
-   * Heartbeat interval and alive threshold of both workers, for the steps
-   * that have them (the defaults are 10 s and 60 s): with no supervisor
-   * watching, the threshold is how the healthy worker learns the other died.
-   */
-  readonly heartbeatIntervalMs: number;
-  readonly aliveThresholdMs: number;
+  /** How many keys the many-keys scenario spreads its jobs over, each with limit 1. */
+  readonly keys: number;
+  /** The hot key's limit: the worker's slots, so the limit itself holds nothing back. */
+  readonly hotLimit: number;
   readonly rounds: number;
   readonly timeoutMs: number;
 }
 
 const FULL: Settings = {
-  jobs: 200,
-  sleepMs: 200,
+  jobs: 10_000,
   concurrency: 10,
-  killAfterFinished: 40,
-  quietMs: 5_000,
-  heartbeatIntervalMs: 1_000,
-  aliveThresholdMs: 5_000,
+  keys: 1_000,
+  hotLimit: 10,
   rounds: 3,
-  timeoutMs: 120_000,
+  timeoutMs: 300_000,
 };
-const QUICK: Settings = {
-  ...FULL,
-  jobs: 40,
-  sleepMs: 100,
-  concurrency: 5,
-  killAfterFinished: 5,
-  rounds: 1,
-};
+const QUICK: Settings = { ...FULL, jobs: 500, keys: 50, rounds: 1, timeoutMs: 60_000 };
 
-/** The steps compared, each in a namespace of this benchmark's own. */
-const RUNS = [
-  { step: "04", namespace: "bench08_vs04" },
-  { step: "05", namespace: "bench08_vs05" },
-  { step: "07", namespace: "bench08_vs07" },
-  { step: "08", namespace: "bench08" },
-] as const;
-
-/** One kill, accounted for. Every job is in exactly one of done, lost or stuck. */
-interface CrashResult {
-  /** The jobs the killed worker had taken and not finished. */
-  readonly held: number;
-  /** Finished (or failed for good) by anyone. */
-  readonly done: number;
-  /** Never done, and nowhere to be found: gone from the queue. */
-  readonly lost: number;
-  /** Never done, and still claimed by the dead worker. */
-  readonly stuck: number;
-  /** Started again after the kill by the healthy worker. */
-  readonly ranTwice: number;
-  /** Held by the killed worker, and done by the healthy one afterwards. */
-  readonly recovered: number;
-  /** From the kill until every job was done; `null` if some never were. */
-  readonly recoveryMs: number | null;
+/** One scenario: which step, and the key of job `i` (none: no key). */
+interface Scenario {
+  readonly label: string;
+  readonly step: "08" | "11";
+  readonly limitOf: (i: number) => { key: string; limit: number } | undefined;
 }
 
-export async function runBenchmark({
-  open,
-  out,
-  quick,
-  saveResults,
-  saveChart,
-}: RunContext): Promise<void> {
+function scenarios(settings: Settings): Scenario[] {
+  return [
+    { label: "no keys", step: "08", limitOf: () => undefined },
+    { label: "no keys", step: "11", limitOf: () => undefined },
+    {
+      label: `${formatNumber(settings.keys)} keys, limit 1`,
+      step: "11",
+      limitOf: (i) => ({ key: `account:${i % settings.keys}`, limit: 1 }),
+    },
+    {
+      label: `1 hot key, limit ${settings.hotLimit}`,
+      step: "11",
+      limitOf: () => ({ key: "account:hot", limit: settings.hotLimit }),
+    },
+  ];
+}
+
+interface Measured {
+  readonly jobsPerSecond: number;
+  /** From the previous job of its key finishing to this one starting, for jobs that waited. */
+  readonly waitsMs: readonly number[];
+  /** The most jobs of one key running at once, and that key's limit. */
+  readonly mostAtOnce: number;
+  readonly limit: number;
+  readonly check: RunCheck;
+}
+
+export async function runBenchmark({ open, out, quick, saveResults }: RunContext): Promise<void> {
   const settings = quick ? QUICK : FULL;
-  heading(out, "Step 08 benchmark — kill -9 in the middle of the work, 04, 05, 07 and 08");
+  const chosen = scenarios(settings);
+  heading(out, "Step 11 benchmark — what concurrency keys cost, against step 08");
   say(
     out,
-    `${settings.jobs} jobs that sleep ${settings.sleepMs} ms; a worker process with ` +
-      `${settings.concurrency} slots gets SIGKILL once it has finished ${settings.killAfterFinished}, ` +
-      "then a healthy worker takes over (step defaults, but a heartbeat every " +
-      `${settings.heartbeatIntervalMs / 1000} s and an alive threshold of ${settings.aliveThresholdMs / 1000} s ` +
-      "for both workers, where the step has them). Held: the jobs the killed worker had taken " +
-      "and not finished. Every job ends up done, lost (gone from the queue) or stuck (claimed by " +
-      "the dead worker); ran twice: started before the kill and again after it; recovery: from " +
-      "the kill until every job was done. " +
+    `${formatNumber(settings.jobs)} no-op jobs enqueued in bulk, then one worker with ` +
+      `${settings.concurrency} slots drains them: with no key on 08 and on 11; spread over ` +
+      `${formatNumber(settings.keys)} keys of limit 1 (${formatNumber(settings.jobs / settings.keys)} ` +
+      `jobs each, one at a time); all on one hot key of limit ${settings.hotLimit}, as many as ` +
+      "the worker has slots, so the limit holds nothing back and what is left is the cost of the " +
+      "key's row. Blocked → running: from the previous job of a key finishing (the transaction " +
+      "that frees its slot and admits the next) to the next one starting. " +
       `${settings.rounds} round(s), interleaved, median reported.`,
   );
-  const instances = await Promise.all(RUNS.map((run) => open(run)));
-  const results: CrashResult[][] = RUNS.map(() => []);
+  const instances = {
+    "08": await open({ step: "08", namespace: "bench11_vs08" }),
+    "11": await open({ namespace: "bench11" }),
+  };
+  const results: Measured[][] = chosen.map(() => []);
   try {
     for (let round = 0; round < settings.rounds; round++) {
-      for (const [index, instance] of instances.entries()) {
-        out.line(`  round ${round + 1}: step ${instance.step.id}…`);
-        results[index]?.push(await measureCrash(instance, settings));
+      for (const [index, scenario] of chosen.entries()) {
+        out.line(`  round ${round + 1}: ${scenario.label} on step ${scenario.step}…`);
+        results[index]?.push(await measure(instances[scenario.step], scenario, settings));
       }
     }
   } finally {
-    await Promise.all(instances.map((instance) => instance.close()));
+    await Promise.all(Object.values(instances).map((instance) => instance.close()));
   }
-  const medianOf = (index: number, pick: (result: CrashResult) => number) =>
-    median((results[index] ?? []).map(pick));
-  const recoveryOf = (index: number): number | null => {
-    const times = (results[index] ?? []).map((result) => result.recoveryMs);
-    return times.every((time) => time !== null) ? median(times) : null;
-  };
-  const rows = RUNS.map((run, index) => [
-    `${run.step} ${instances[index]?.step.slug ?? ""}`,
-    formatNumber(medianOf(index, (result) => result.held)),
-    formatNumber(medianOf(index, (result) => result.lost)),
-    formatNumber(medianOf(index, (result) => result.stuck)),
-    formatNumber(medianOf(index, (result) => result.ranTwice)),
-    formatNumber(medianOf(index, (result) => result.recovered)),
-    recoveryOf(index) === null ? "never" : `${formatNumber((recoveryOf(index) ?? 0) / 1000)} s`,
-  ]);
+  const rateOf = (index: number) => median((results[index] ?? []).map((r) => r.jobsPerSecond));
+  const baseline = rateOf(0);
+  const rows = chosen.map((scenario, index) => {
+    const runs = results[index] ?? [];
+    const waits = runs.flatMap((run) => run.waitsMs);
+    const most = Math.max(...runs.map((run) => run.mostAtOnce));
+    const checks = runs.map((run) => run.check);
+    return [
+      scenario.label,
+      scenario.step,
+      formatNumber(rateOf(index)),
+      formatRatio(rateOf(index), baseline),
+      waits.length === 0 ? "—" : `${formatNumber(percentile(waits, 50))} ms`,
+      waits.length === 0 ? "—" : `${formatNumber(percentile(waits, 99))} ms`,
+      scenario.limitOf(0) === undefined ? "—" : `${most} of ${runs[0]?.limit ?? 0}`,
+      `${sum(checks.map((check) => check.missing))} / ${sum(checks.map((check) => check.duplicates))}`,
+    ];
+  });
   out.line("");
   for (const line of renderTable(
-    ["step", "held", "lost", "stuck", "ran twice", "recovered", "recovery"],
+    [
+      "scenario",
+      "step",
+      "jobs/s",
+      "vs 08",
+      "blocked → running p50",
+      "p99",
+      "most of a key at once",
+      "missing / twice",
+    ],
     rows,
   ))
     out.line(`  ${line}`);
   say(
     out,
-    "Step 08's recovery time is the alive threshold (the killed worker's heartbeat has to go " +
-      "stale), then at most one heartbeat interval until the healthy worker prunes it, then the " +
-      "default retry backoff (10 s, up to ×1.5 jitter): the interrupted attempt counts as a " +
-      "failed one. Under a supervisor, which sees its worker exit, the threshold drops out.",
+    "A job with no key costs what it cost in step 08: its claim and its finish are the same " +
+      "one statement each. A job with a key finishes in a transaction of five round trips — " +
+      "BEGIN, lock the key's row, the finish, admit the next, COMMIT — instead of one. With " +
+      "many keys, blocked → running is mostly a wait in line: the admission is in the commit " +
+      "that frees the slot, but every key has a job ready, and the one just admitted queues " +
+      "behind the other keys' for a free slot of the worker. One hot key adds waiting of its " +
+      "own: every finish of its jobs queues for the same row's lock and holds it until its " +
+      "commit is on disk, so its jobs finish one commit at a time.",
   );
-  await saveResults("step-08", settings, { steps: RUNS.map((run) => run.step), results });
-  await saveChart("crash.svg", {
-    title: "kill -9 of a busy worker: what became of the jobs it held",
-    valueLabel: "jobs",
-    categories: RUNS.map((run, index) => ({
-      label: `${run.step} ${instances[index]?.step.slug ?? ""}`,
-      colour: ["#4e79a7", "#f28e2b", "#e15759", "#59a14f"][index] ?? "#888",
-      highlight: run.step === "08",
-    })),
-    series: [
-      { label: "lost", values: RUNS.map((_, i) => medianOf(i, (r) => r.lost)) },
-      { label: "stuck", values: RUNS.map((_, i) => medianOf(i, (r) => r.stuck)) },
-      { label: "ran twice", values: RUNS.map((_, i) => medianOf(i, (r) => r.ranTwice)) },
-      { label: "recovered", values: RUNS.map((_, i) => medianOf(i, (r) => r.recovered)) },
-    ],
+  await saveResults("step-11", settings, {
+    scenarios: chosen.map(({ label, step }) => ({ label, step })),
+    results: results.map((runs) =>
+      runs.map(({ waitsMs, ...rest }) => ({
+        ...rest,
+        waitP50Ms: waitsMs.length === 0 ? null : percentile(waitsMs, 50),
+        waitP99Ms: waitsMs.length === 0 ? null : percentile(waitsMs, 99),
+      })),
+    ),
   });
 }
 
-async function measureCrash(instance: StepInstance, settings: Settings): Promise<CrashResult> {
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** Enqueues the scenario's jobs, then times one worker draining them, watching each key. */
+async function measure(
+  instance: StepInstance,
+  scenario: Scenario,
+  settings: Settings,
+): Promise<Measured> {
   await instance.reset();
-  const ids = await instance.enqueueMany(
-    Array.from({ length: settings.jobs }, () => ({
-      name: "Sleep",
-      args: { ms: settings.sleepMs },
-    })),
-  );
-  const { finishedThere, startedThere, killedAt } = await runWorkerAndKill(instance, {
-    concurrency: settings.concurrency,
-    killAfterFinished: settings.killAfterFinished,
-    timeoutMs: settings.timeoutMs,
-    args: [
-      "--heartbeat-interval",
-      String(settings.heartbeatIntervalMs),
-      "--alive-threshold",
-      String(settings.aliveThresholdMs),
-    ],
+  const jobs: NewJob[] = Array.from({ length: settings.jobs }, (_, i) => {
+    const concurrency = scenario.limitOf(i);
+    return { name: "Noop", args: { i }, ...(concurrency ? { concurrency } : {}) };
   });
-  const countsAtKill = await instance.counts();
-  // Claimed by it (steps with claims), or taken from the list and not
-  // finished (04, where a taken job is in no list at all).
-  const held = countsAtKill.claimed ?? ids.length - finishedThere.size - (countsAtKill.queued ?? 0);
-
-  // A healthy worker, with the step's defaults, takes over until every job
-  // is done — or nothing has finished for a while and nothing waits.
-  const tracker = new RunTracker(instance.events);
-  const doneAt = new Map<string, number>();
-  const unsubscribe = (["finished", "failed"] as const).map((event) =>
-    instance.events.on(event, (e) => doneAt.set(e.jobId, e.at)),
-  );
-  const healthy = instance.startWorker({
-    concurrency: settings.concurrency,
-    heartbeatIntervalMs: settings.heartbeatIntervalMs,
-  });
-  const deadline = Date.now() + settings.timeoutMs;
-  let lastDone = Date.now();
-  let doneSoFar = 0;
-  while (Date.now() < deadline) {
-    await sleep(100);
-    const done = finishedThere.size + doneAt.size;
-    if (done === ids.length) break;
-    if (done > doneSoFar) [doneSoFar, lastDone] = [done, Date.now()];
-    const counts = await instance.counts();
-    const waiting = (counts.queued ?? 0) + (counts.ready ?? 0) + (counts.scheduled ?? 0);
-    if (waiting === 0 && Date.now() - lastDone > settings.quietMs) break;
+  const ids: string[] = [];
+  for (let start = 0; start < jobs.length; start += 1_000) {
+    ids.push(...(await instance.enqueueMany(jobs.slice(start, start + 1_000))));
   }
-  await healthy.stop();
-  for (const off of unsubscribe) off();
+  const keyOf = new Map(ids.map((id, i) => [id, scenario.limitOf(i)?.key]));
+  const watch = watchKeys(instance, keyOf);
+  const tracker = new RunTracker(instance.events);
+  const started = now();
+  const worker = instance.startWorker({ concurrency: settings.concurrency });
+  const progress = progressReporter(`${scenario.label} on step ${scenario.step}`);
+  await tracker.waitForAll(ids, settings.timeoutMs, progress.update);
+  const seconds = (now() - started) / 1000;
+  progress.done();
+  await worker.stop();
   tracker.stop();
-
-  const done = ids.filter((id) => finishedThere.has(id) || doneAt.has(id)).length;
-  const stuck = (await instance.counts()).claimed ?? 0;
-  const lost = ids.length - done - stuck;
+  watch.stop();
+  const check = tracker.check(ids);
   return {
-    held,
-    done,
-    lost,
-    stuck,
-    ranTwice: [...startedThere].filter((id) => tracker.firstStart(id) !== undefined).length,
-    // Every job the killed worker did not hold was done by the healthy one.
-    recovered: Math.max(0, held - lost - stuck),
-    recoveryMs: done === ids.length ? Math.max(0, ...doneAt.values()) - killedAt : null,
+    jobsPerSecond: check.completed / seconds,
+    waitsMs: watch.waitsMs,
+    mostAtOnce: watch.mostAtOnce(),
+    limit: scenario.limitOf(0)?.limit ?? 0,
+    check,
+  };
+}
+
+/**
+ * Follows the jobs of each key through the events: how many run at once,
+ * and, for each job that started after another of its key had finished,
+ * how long after.
+ */
+function watchKeys(instance: StepInstance, keyOf: ReadonlyMap<string, string | undefined>) {
+  const running = new Map<string, number>();
+  const lastFinished = new Map<string, number>();
+  const waitsMs: number[] = [];
+  let most = 0;
+  const offs = [
+    instance.events.on("started", ({ jobId, at }) => {
+      const key = keyOf.get(jobId);
+      if (key === undefined) return;
+      const now = (running.get(key) ?? 0) + 1;
+      running.set(key, now);
+      most = Math.max(most, now);
+      const freed = lastFinished.get(key);
+      if (freed !== undefined) waitsMs.push(Math.max(0, at - freed));
+    }),
+    instance.events.on("finished", ({ jobId, at }) => {
+      const key = keyOf.get(jobId);
+      if (key === undefined) return;
+      running.set(key, (running.get(key) ?? 0) - 1);
+      lastFinished.set(key, at);
+    }),
+  ];
+  return {
+    waitsMs,
+    mostAtOnce: () => most,
+    stop: () => {
+      for (const off of offs) off();
+    },
   };
 }

@@ -1,291 +1,140 @@
-// Unchanged from step 08: steps/08-recovery/demo/story.ts
 /**
- * `npm run step 08`: a supervisor with three worker processes under load,
- * workers killed with `kill -9` at random, and the counts at the end; a
- * poison job that kills every worker that runs it, buried after three
- * attempts; a SIGTERM that releases what cannot finish in time.
+ * `npm run step 11`: six syncs of one account on step 08 run at once; on
+ * step 11, with the key `account:42` and limit 1, they run one at a time in
+ * the order they were enqueued, while another account's run two at a time
+ * beside them — and `stats` shows who waits for what.
  *
  * @module
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Output, StepInstance, Supervisor } from "../../../lib/step.ts";
+import type { EnqueueOptions, Output, StepInstance } from "../../../lib/step.ts";
 import type { RunContext } from "../../../lib/workshop/demo.ts";
-import { formatNumber, renderTable } from "../../../lib/workshop/format.ts";
+import { renderTable } from "../../../lib/workshop/format.ts";
 import { heading, say } from "../../../lib/workshop/story.ts";
 
-/** A breath between scenes, so the reader can follow. */
-const PAUSE_MS = 1_000;
-const JOBS = 2_000;
-const KILLS = 4;
-/** Between two kills: long enough for the killed worker's jobs to come back before the next. */
-const KILL_EVERY_MS = 1_000;
-/** Retries half a second apart (the real default starts at 10 s), so recovery shows within the story. */
-const STORY_BACKOFF = { baseMs: 500, maxMs: 2_000, jitter: 0 };
-const WORKER_ARGS = [
-  "--concurrency",
-  "5",
-  "--retry-backoff",
-  `${STORY_BACKOFF.baseMs},${STORY_BACKOFF.maxMs},${STORY_BACKOFF.jitter}`,
-  "--shutdown-timeout",
-  "1000",
-];
-
-/**
- * One supervisor for the whole story (starting three worker processes takes
- * seconds): each scene says which of its lines to show, and the last scene
- * stops it with SIGTERM.
- */
-interface Crew {
-  /** Sends SIGTERM to every worker, waits for them to exit, deregisters; once. */
-  stop(): Promise<void>;
-  /** Worker processes that are running and have started a job: the ones worth killing. */
-  readonly busy: Set<number>;
-  /** What the current scene does with each line of the supervisor and its workers. */
-  show: (line: string) => void;
-}
+/** How long each "sync" takes: long enough to see them overlap, or not. */
+const SYNC_MS = 400;
+const SYNCS = 6;
 
 export async function runStory({ open, out }: RunContext): Promise<void> {
-  const instance = await open({ namespace: "story_08" });
+  heading(out, "Step 11 — concurrency controls: one account, one sync at a time");
+  say(
+    out,
+    `Six jobs sync account 42 with a partner's API; each takes ${SYNC_MS} ms, and two at ` +
+      "once would overwrite each other's changes. Three workers with two slots each pick them up.",
+  );
+  const before = await open({ step: "08", namespace: "story_11_vs08" });
+  try {
+    await before.reset();
+    heading(out, "Step 08: no limit");
+    const seen = await runSyncs(out, before, [{ account: "42", options: {} }]);
+    say(
+      out,
+      `Step 08 ran ${seen.get("42")?.most} syncs of account 42 at once: every free slot takes ` +
+        "the next ready job, whatever it touches.",
+    );
+  } finally {
+    await before.close();
+  }
+
+  const instance = await open({ namespace: "story_11" });
   try {
     await instance.reset();
-    heading(out, "Step 08 — recovery: kill -9 at random, and nothing is lost");
+    heading(out, "Step 11: key account:42 with limit 1, and account:7 with limit 2");
     say(
       out,
-      "Step 06 noticed dead workers; step 07 retried jobs that threw. Step 08 puts the two " +
-        "together: the jobs a dead process had claimed go back through the retry path, the " +
-        "interrupted attempt counted. A supervisor runs three worker processes; we kill them " +
-        "with SIGKILL while they work, and count.",
+      "Each job is enqueued with a concurrency key and a limit. A job whose key has a free " +
+        "slot is ready at once; the others wait in blocked_executions, where no worker looks. " +
+        "The transaction that finishes a job of the key admits the oldest blocked one.",
     );
-    const crew = await supervise(instance);
-    try {
-      await showChaos(out, instance, crew);
-      await sleep(PAUSE_MS);
-      await showPoisonJob(out, instance, crew);
-      await sleep(PAUSE_MS);
-      await showGracefulShutdown(out, instance, crew);
-    } finally {
-      await crew.stop(); // if a scene failed before the last one stopped it
-    }
-    heading(out, "What step 08 promises, exactly");
+    const seen = await runSyncs(out, instance, [
+      { account: "42", options: { concurrency: { key: "account:42", limit: 1 } } },
+      { account: "7", options: { concurrency: { key: "account:7", limit: 2 } } },
+    ]);
+    const order = seen.get("42")?.order.join(", ");
     say(
       out,
-      "At-least-once: every job runs to the end at least once, or lands in the dead queue with " +
-        "the reason. A job runs twice when its worker died (or was taken for dead) after the job " +
-        "started and before its outcome was recorded. So write jobs that can run twice: make " +
-        "their effect idempotent — an upsert keyed on the job, a unique constraint, a check " +
-        "before the side effect. The lesson shows one.",
+      `Account 42: at most ${seen.get("42")?.most} at once, in the order enqueued (${order}). ` +
+        `Account 7: at most ${seen.get("7")?.most} at once. The slots of a key are its ready ` +
+        "and claimed rows, so a slot given back is a row deleted — once — and a dead worker's " +
+        "slot comes back when recovery moves its claim (npm run step 11 -- diff).",
     );
-    await instance.reset();
   } finally {
     await instance.close();
   }
-}
 
-async function supervise(instance: StepInstance): Promise<Crew> {
-  if (!instance.supervise) throw new Error("Step 08 has a supervisor.");
-  const busy = new Set<number>();
-  const crew = { busy, show: (_line: string) => {} };
-  const supervisor: Supervisor = await instance.supervise({
-    processes: 3,
-    workerArgs: WORKER_ARGS,
-    retryBackoff: STORY_BACKOFF,
-    heartbeatIntervalMs: 1_000,
-    aliveThresholdMs: 5_000,
-    out: {
-      line: (text = "") => {
-        const running = /^\[worker (\d+)\] .*▶ job/.exec(text);
-        if (running) busy.add(Number(running[1]));
-        const exited = /supervisor: worker (\d+) exited/.exec(text);
-        if (exited) busy.delete(Number(exited[1]));
-        crew.show(text);
-      },
-    },
-  });
-  let stopped: Promise<void> | undefined;
-  return Object.assign(crew, {
-    stop: () => {
-      stopped ??= supervisor.stop("SIGTERM");
-      return stopped;
-    },
-  });
-}
-
-/**
- * What became of a killed worker, from the supervisor's "process … is dead;
- * job 12 (Sleep) → retry, …" line: what it held ("it held jobs 12, 13"),
- * and what the supervisor did ("it saw the exit, pruned the process at once
- * and sent both back to be retried").
- */
-function describeRecovery(jobList: string | undefined): [string, string] {
-  if (jobList === undefined) return ["", "the supervisor has not pruned it yet"];
-  const retried = [...jobList.matchAll(/job (\d+) \([^)]*\) → retry/g)].map((m) => m[1]);
-  const buried = [...jobList.matchAll(/job (\d+) \([^)]*\) → dead queue/g)].map((m) => m[1]);
-  const held = [...retried, ...buried];
-  const pruned = "the supervisor saw it exit and pruned it at once";
-  if (held.length === 0) return ["it held no jobs", pruned];
-  const all = held.length === 1 ? "it" : held.length === 2 ? "both" : `all ${held.length}`;
-  const sentBack =
-    buried.length === 0
-      ? `sent ${all} back to be retried`
-      : `sent ${count(retried.length, "job")} back to be retried and ${count(buried.length, "job")}, out of attempts, to the dead queue`;
-  return [
-    `it held ${held.length === 1 ? "job" : "jobs"} ${held.join(", ")}`,
-    `${pruned}, and ${sentBack}`,
-  ];
-}
-
-/** "1 job", "2 jobs". */
-function count(n: number, noun: string): string {
-  return `${formatNumber(n)} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-async function showChaos(out: Output, instance: StepInstance, crew: Crew): Promise<void> {
-  heading(out, `${formatNumber(JOBS)} jobs, three worker processes, ${KILLS} × kill -9`);
-  const ids = await instance.enqueueMany(
-    Array.from({ length: JOBS }, (_, i) => ({ name: "Sleep", args: { ms: 20 + (i % 30) } })),
-  );
-  const starts = new Map<string, number>();
-  /** The "process … is dead" line of each killed pid, once the supervisor has pruned it. */
-  const recoveries = new Map<number, string>();
-  const recovered = new Set<string>();
-  crew.show = (line) => {
-    const started = /▶ job (\d+) /.exec(line)?.[1];
-    if (started) starts.set(started, (starts.get(started) ?? 0) + 1);
-    const dead = /^supervisor: process \d+ \([^)]*:(\d+)\) is dead; (.*)$/.exec(line);
-    if (dead) {
-      recoveries.set(Number(dead[1]), dead[2] ?? "");
-      for (const [, jobId] of (dead[2] ?? "").matchAll(/job (\d+)/g)) recovered.add(jobId ?? "");
-    }
-  };
-  // Kill only busy workers: a replacement that is still starting holds nothing to recover.
-  await until(
-    async () => crew.busy.size === 3 && ((await instance.counts()).finished ?? 0) >= 100,
-    30_000,
-  );
-  let kills = 0;
-  for (; kills < KILLS; kills++) {
-    await until(async () => crew.busy.size > 0, 10_000);
-    const victims = [...crew.busy];
-    const victim = victims[Math.floor(Math.random() * victims.length)];
-    const { finished } = await instance.counts();
-    if (victim === undefined || finished === JOBS) break;
-    process.kill(victim, "SIGKILL");
-    crew.busy.delete(victim);
-    await until(async () => recoveries.has(victim), 10_000);
-    const [held, fate] = describeRecovery(recoveries.get(victim));
-    out.line(
-      `  kill -9 ${victim} (${formatNumber(finished ?? 0)} of ${formatNumber(JOBS)} finished): ${held}`,
-    );
-    out.line(`    → ${fate}`);
-    await sleep(KILL_EVERY_MS);
-  }
-  await until(async () => (await instance.counts()).finished === JOBS, 60_000);
-  crew.show = () => {};
-  const counts = await instance.counts();
-  const twice = [...starts.entries()].filter(([, n]) => n > 1).map(([id]) => id);
-  out.line("");
-  for (const line of renderTable(
-    ["enqueued", "finished", "ready", "scheduled", "claimed", "dead queue", "ran twice"],
-    [
-      [
-        formatNumber(ids.length),
-        formatNumber(counts.finished ?? 0),
-        formatNumber(counts.ready ?? 0),
-        formatNumber(counts.scheduled ?? 0),
-        formatNumber(counts.claimed ?? 0),
-        formatNumber(counts.failed ?? 0),
-        formatNumber(twice.length),
-      ],
-    ],
-  ))
-    out.line(`  ${line}`);
-  const allRecovered = twice.every((id) => recovered.has(id));
+  heading(out, "What is still wrong");
   say(
     out,
-    counts.finished !== JOBS
-      ? "Not every job finished within a minute: the counts above show where the rest are."
-      : `Every job finished; nothing waits and nothing is held. After ${count(kills, "kill")}, ` +
-          `recovery sent ${count(recovered.size, "job")} back through the retry path, and ` +
-          `${count(twice.length, "job")} ran twice` +
-          (allRecovered
-            ? `: ${twice.length === 1 ? "it was" : "each was"} running in a worker the moment it was killed, ` +
-              "and its first run never recorded an outcome. (A job sent back that had not started " +
-              "yet — claimed, not begun — ran once.)"
-            : ", not all of them sent back by recovery: look at the worker output."),
+    "A job with a key finishes in a transaction of five round trips instead of one " +
+      "statement, and every finish of one hot key waits for the same row's lock " +
+      "(npm run step 11 -- bench). A job released at the shutdown timeout runs on in its " +
+      "stopping process for a moment while its slot has gone with it to another worker. " +
+      "And a key's limit is whatever its latest enqueue said.",
   );
 }
 
-/** Polls `condition` every 100 ms until it holds or `timeoutMs` passes (the counts then tell). */
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition()) && Date.now() < deadline) await sleep(100);
+interface Account {
+  readonly account: string;
+  readonly options: EnqueueOptions;
 }
 
-async function showPoisonJob(out: Output, instance: StepInstance, crew: Crew): Promise<void> {
-  heading(out, "A poison job: it kills every worker that runs it");
-  say(
-    out,
-    "KillsItsWorker sends SIGKILL to its own process, as a crash in native code or the " +
-      "out-of-memory killer would. If the death did not count as an attempt, it would take " +
-      "down a worker every few seconds, for ever. It has three attempts.",
-  );
-  crew.show = (line) => {
-    if (/^supervisor: (worker \d+ exited|process \d+ .* is dead)/.test(line)) out.line(`  ${line}`);
-  };
-  const id = await instance.enqueue("KillsItsWorker", {});
-  const buried = async () => ((await instance.failedJobs?.()) ?? []).find((j) => j.jobId === id);
-  await until(async () => (await buried()) !== undefined, 30_000);
-  crew.show = () => {};
-  const job = await buried();
-  out.line("");
-  out.line(
-    job
-      ? `  dead queue: job ${id} after ${job.attempts} attempts — ${job.error}`
-      : `  job ${id} is not in the dead queue after 30 s: ${JSON.stringify(await instance.counts())}`,
-  );
-  say(
-    out,
-    "Three workers died, and the supervisor replaced each; then the job stopped coming back. " +
-      "It waits in the dead queue (npm run step 08 -- failed) for someone to read why.",
-  );
-}
-
-async function showGracefulShutdown(
+/** Enqueues six syncs per account, runs three workers until all are done, and says what it saw. */
+async function runSyncs(
   out: Output,
   instance: StepInstance,
-  crew: Crew,
-): Promise<void> {
-  heading(out, "SIGTERM: finish what can finish, release the rest");
-  say(
-    out,
-    "A deploy stops workers with SIGTERM, and a few seconds later with SIGKILL. Each worker " +
-      "stops claiming, lets its running jobs finish for its shutdown timeout (one second here), " +
-      "then gives the claims of the jobs still running back to ready — so another worker runs " +
-      "them now, rather than after this one is found dead.",
+  accounts: readonly Account[],
+): Promise<Map<string, { most: number; order: string[] }>> {
+  const accountOf = new Map<string, string>();
+  for (const { account, options } of accounts) {
+    const ids = await instance.enqueueMany(
+      Array.from({ length: SYNCS }, () => ({ name: "Sleep", args: { ms: SYNC_MS }, ...options })),
+    );
+    for (const id of ids) accountOf.set(id, account);
+  }
+  await printKeys(out, instance);
+  const seen = new Map(
+    accounts.map(({ account }) => [account, { most: 0, order: [] as string[] }]),
   );
-  const before = await instance.counts();
-  const started = new Set<string>();
-  crew.show = (line) => {
-    const id = /▶ job (\d+) /.exec(line)?.[1];
-    if (id) started.add(id);
-    if (/[▶✓↩] job|SIGTERM/.test(line))
-      out.line(`  ${line.replace(/^\[worker (\d+)\] \S+ +/, "[worker $1] ")}`);
-  };
-  const long = await instance.enqueueMany([
-    { name: "Sleep", args: { ms: 60_000 } },
-    { name: "Sleep", args: { ms: 60_000 } },
-  ]);
-  await instance.enqueueMany(
-    Array.from({ length: 10 }, () => ({ name: "Sleep", args: { ms: 300 } })),
-  );
-  await until(async () => long.every((id) => started.has(id)) && started.size >= 6, 30_000);
-  out.line("  — SIGTERM —");
-  await crew.stop();
-  crew.show = () => {};
-  const after = await instance.counts();
+  const running = new Map<string, number>();
+  let done = 0;
+  let finishedAll = () => {};
+  const allDone = new Promise<void>((resolve) => {
+    finishedAll = resolve;
+  });
+  const offs = [
+    instance.events.on("started", ({ jobId }) => {
+      const account = accountOf.get(jobId) ?? "";
+      const now = (running.get(account) ?? 0) + 1;
+      running.set(account, now);
+      const record = seen.get(account);
+      if (record) {
+        record.most = Math.max(record.most, now);
+        record.order.push(jobId);
+      }
+      out.line(`  ▶ job ${jobId.padStart(2)} (account ${account})   running for it now: ${now}`);
+    }),
+    instance.events.on("finished", ({ jobId }) => {
+      const account = accountOf.get(jobId) ?? "";
+      running.set(account, (running.get(account) ?? 0) - 1);
+      if (++done === accountOf.size) finishedAll();
+    }),
+  ];
+  const workers = [1, 2, 3].map((n) => instance.startWorker({ concurrency: 2, name: `w${n}` }));
+  await allDone;
+  await Promise.all(workers.map((worker) => worker.stop()));
+  for (const off of offs) off();
+  return seen;
+}
+
+/** What `npm run step 11 -- stats` shows per key, for steps that have keys. */
+async function printKeys(out: Output, instance: StepInstance): Promise<void> {
+  const keys = await instance.concurrencyKeys?.();
+  if (keys === undefined) return;
   out.line("");
-  out.line(
-    `  after the stop: ${(after.finished ?? 0) - (before.finished ?? 0)} of these 12 finished, ` +
-      `${after.ready} back in ready, ${after.claimed} claimed`,
-  );
+  for (const line of renderTable(
+    ["concurrency key", "limit", "holding a slot", "blocked"],
+    keys.map((key) => [key.key, String(key.limit), String(key.admitted), String(key.blocked)]),
+  ))
+    out.line(`  ${line}`);
+  out.line("");
 }
