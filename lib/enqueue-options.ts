@@ -8,10 +8,16 @@
  * honour are refused, with the step that adds them named. What a step
  * supports is read from the guarantees it declares — one source of truth.
  *
+ * A concurrency limit is refused too, rather than ignored, by a step without
+ * `concurrencyLimits`. Ignoring it would look harmless — the jobs still run
+ * — but the caller asked for "one at a time" because running two at once
+ * does damage (two syncs of one account overwriting each other), and would
+ * believe a limit holds that nothing enforces.
+ *
  * @module
  */
 import { InputError } from "./input-error.ts";
-import type { EnqueueOptions, NewJob, Step } from "./step.ts";
+import type { ConcurrencyLimit, EnqueueOptions, NewJob, Step } from "./step.ts";
 
 /** The largest priority: a PostgreSQL `smallint`. */
 export const MAX_PRIORITY = 32_767;
@@ -29,6 +35,15 @@ export function queueNameProblem(queue: string): string | undefined {
   if (QUEUE_NAME.test(queue)) return undefined;
   return `Invalid queue name ${JSON.stringify(queue)}: use ${QUEUE_NAME_RULE}.`;
 }
+
+/** The most jobs of one key a limit may let run at once. */
+export const MAX_CONCURRENCY_LIMIT = 10_000;
+/** The longest concurrency key, in characters. */
+export const MAX_CONCURRENCY_KEY_LENGTH = 200;
+const CONCURRENCY_KEY = new RegExp(
+  `^[^\\u0000-\\u001f\\u007f]{1,${MAX_CONCURRENCY_KEY_LENGTH}}$`,
+  "u",
+);
 
 /** An option the step cannot honour, or a value no step accepts. Nothing was stored. */
 export class EnqueueOptionError extends InputError {
@@ -48,6 +63,11 @@ export function checkEnqueueOptions(step: Step, jobs: readonly NewJob[]): void {
     if (!scheduling && job.runAt !== undefined) {
       throw new EnqueueOptionError(
         `Step ${step.id} cannot schedule jobs for later (step 07 adds scheduled jobs): enqueue without runAt. Nothing was enqueued.`,
+      );
+    }
+    if (!step.guarantees.includes("concurrencyLimits") && job.concurrency !== undefined) {
+      throw new EnqueueOptionError(
+        `Step ${step.id} has no concurrency limits (step 11 adds them): it would run these jobs as many at once as it has slots. Enqueue without concurrency, or on step 11. Nothing was enqueued.`,
       );
     }
     checkValues(job);
@@ -71,6 +91,22 @@ function checkValues(options: EnqueueOptions): void {
   if (runAt !== undefined && !(runAt instanceof Date && Number.isFinite(runAt.getTime()))) {
     throw new EnqueueOptionError(
       `Invalid runAt ${String(runAt)}: pass a valid Date. Nothing was enqueued.`,
+    );
+  }
+  if (options.concurrency !== undefined) checkConcurrency(options.concurrency);
+}
+
+function checkConcurrency({ key, limit }: ConcurrencyLimit): void {
+  // No control characters: PostgreSQL's text refuses "\u0000", and a key is
+  // printed by `stats`, where a newline or an escape sequence would lie.
+  if (typeof key !== "string" || !CONCURRENCY_KEY.test(key)) {
+    throw new EnqueueOptionError(
+      `Invalid concurrency key ${JSON.stringify(key)}: use 1 to ${MAX_CONCURRENCY_KEY_LENGTH} characters, none of them a control character, such as "account:42". Nothing was enqueued.`,
+    );
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_CONCURRENCY_LIMIT) {
+    throw new EnqueueOptionError(
+      `Invalid concurrency limit ${limit}: use a whole number from 1 (one at a time) to ${MAX_CONCURRENCY_LIMIT}. Nothing was enqueued.`,
     );
   }
 }

@@ -16,6 +16,7 @@ import { workshopJobs } from "./jobs/catalog.ts";
 import type { Database } from "./postgres/database.ts";
 import type {
   Batches,
+  ConcurrencyKeyReport,
   EnqueueOptions,
   FailedJobReport,
   GivenSettings,
@@ -59,6 +60,8 @@ export interface InstanceParts {
    * checks the jobs first and announces them after, as for `enqueueMany`.
    */
   readonly batches?: Batches;
+  /** See {@link StepInstance.concurrencyKeys}. */
+  concurrencyKeys?(): Promise<readonly ConcurrencyKeyReport[]>;
 }
 
 /**
@@ -118,6 +121,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
       ...batches,
       add: (batchId, jobs) => checkStoreAnnounce(jobs, (checked) => batches.add(batchId, checked)),
     },
+    concurrencyKeys: parts.concurrencyKeys,
   };
 }
 

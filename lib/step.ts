@@ -34,6 +34,7 @@ export const GUARANTEES = {
   priorities: "Urgent jobs and named queues are served first",
   scheduledJobs: "Jobs can be scheduled for later",
   recovery: "Jobs of dead workers are recovered automatically",
+  concurrencyLimits: "At most N jobs of one key run at once; limit 1 runs them in enqueue order",
   batches: "A group of jobs gets exactly one callback when its last job is done",
 } as const;
 
@@ -199,6 +200,38 @@ export interface EnqueueOptions {
   readonly priority?: number;
   /** Not before this moment (steps with `scheduledJobs`). */
   readonly runAt?: Date;
+  /**
+   * At most `limit` jobs with this `key` run at once (steps with
+   * `concurrencyLimits`); the others wait, in enqueue order.
+   */
+  readonly concurrency?: ConcurrencyLimit;
+}
+
+/**
+ * A concurrency key and its limit, e.g. `{ key: "account:42", limit: 1 }`:
+ * the jobs of one account run one at a time, in the order they were
+ * enqueued.
+ */
+export interface ConcurrencyLimit {
+  /** Which jobs share the limit: usually derived from the arguments (`account:${id}`). */
+  readonly key: string;
+  /** How many of them may run at once, from 1 (one at a time). */
+  readonly limit: number;
+}
+
+/**
+ * The jobs of one concurrency key (see {@link StepInstance.concurrencyKeys}):
+ * how many hold a slot, and how many wait for one.
+ */
+export interface ConcurrencyKeyReport {
+  readonly key: string;
+  readonly limit: number;
+  /** Jobs holding one of the key's slots: running, or ready to run. */
+  readonly admitted: number;
+  /** Jobs waiting for a slot. */
+  readonly blocked: number;
+  /** How long the oldest blocked job has waited, in milliseconds; `null` when none waits. */
+  readonly oldestBlockedAgeMs: number | null;
 }
 
 /** A job to enqueue. */
@@ -343,6 +376,12 @@ export interface StepInstance {
    * Resolves with the ids it put back; ids not in the dead queue are skipped.
    */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /**
+   * Optional, for steps with `concurrencyLimits`: the keys that have jobs
+   * holding a slot or waiting for one, the most blocked first (`stats`
+   * prints them).
+   */
+  concurrencyKeys?(): Promise<readonly ConcurrencyKeyReport[]>;
   /**
    * Optional, for steps with `batches`: groups of jobs with a callback when
    * they are done (`npm run step NN -- batches` lists them).

@@ -35,10 +35,10 @@ export interface WorkerProcessOptions {
    */
   readonly detached?: boolean;
   /**
-   * A script (a path from the repository root) to run instead of the CLI's
-   * `worker` command, as `node --import tsx SCRIPT --namespace NAME …args`:
-   * a worker with jobs of its own, which the CLI's cannot have (step 14's
-   * `demo/batch-worker.ts`).
+   * A program to start instead of the workshop's CLI (a path from the
+   * repository root), with the CLI's arguments (`NN worker --namespace NAME
+   * …args`): a worker with jobs of its own, which the CLI's cannot have
+   * (step 14's `demo/batch-worker.ts`, the tests' `recording-worker.ts`).
    */
   readonly script?: string;
 }
@@ -54,9 +54,9 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     [
       "--import",
       "tsx",
-      ...(options.script === undefined
-        ? [join(REPO_ROOT, "lib/workshop/cli/main.ts"), options.stepId, "worker"]
-        : [join(REPO_ROOT, options.script)]),
+      join(REPO_ROOT, options.script ?? "lib/workshop/cli/main.ts"),
+      options.stepId,
+      "worker",
       "--namespace",
       options.namespace,
       ...(options.args ?? []),

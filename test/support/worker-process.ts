@@ -16,8 +16,10 @@ const STOP_GRACE_MS = 15_000;
 
 /**
  * Starts `npm run step NN -- worker --namespace <instance's namespace> …args`
- * (or `script`, see `WorkerProcessOptions`) against the servers this test run uses. The CLI prints `▶ job <id>` when a
- * job starts, which is the moment crash tests wait for.
+ * against the servers this test run uses. The CLI prints `▶ job <id>` when a
+ * job starts, which is the moment crash tests wait for. `script` starts
+ * another program with the same arguments instead of the CLI (see
+ * `WorkerProcessOptions.script`).
  *
  * A worker still running when the test ends (it failed before stopping it) is
  * stopped then: SIGTERM, which a supervisor passes on to its workers, and

@@ -142,6 +142,8 @@ async function runCommand(
         in: { type: "string" },
         priority: { type: "string" },
         queue: { type: "string" },
+        key: { type: "string" },
+        limit: { type: "string" },
         "args-file": { type: "string" },
         batch: { type: "string" },
       } as const;

@@ -34,6 +34,7 @@ export function stepUsage(step: Step): string {
     "                                                    [--args-file PATH|-]",
     "                                                    [--at TIME | --in DURATION] [--priority N]",
     "                                                    [--queue NAME] (steps with them, 07 on)",
+    "                                                    [--key KEY [--limit N]] (step 11)",
     "                                                    [--batch ID] (steps with batches, 14)",
     "  stats            jobs per state and per queue     [--json]",
     "  failed           the dead queue (07 on)           [--stacks] [--json]",
@@ -69,7 +70,7 @@ export const COMMAND_USAGE = {
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>
     [
-      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--batch ID] [--namespace NAME]`,
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--key KEY [--limit N]] [--batch ID] [--namespace NAME]`,
       "",
       "Enqueues a job; json-args is one JSON value (quote it for your shell).",
       `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
@@ -82,6 +83,11 @@ export const COMMAND_USAGE = {
       "  --queue NAME       the named queue it goes to (default: default)",
       "                     (--at, --in, --priority and --queue: steps with scheduled",
       "                     jobs and priorities, 07 on; others refuse them)",
+      "  --key KEY          its concurrency key, e.g. account:42: at most --limit jobs",
+      "                     with this key run at once, the others wait in enqueue order",
+      "  --limit N          how many of the key's jobs may run at once (default 1)",
+      "                     (--key and --limit: steps with concurrency limits, 11;",
+      "                     others refuse them)",
       "  --batch ID         add them to open batch ID (steps with batches, 14;",
       "                     see batches --help)",
       NAMESPACE_HELP,
@@ -90,7 +96,7 @@ export const COMMAND_USAGE = {
       ...jobs,
     ].join("\n"),
   stats: (n: string) =>
-    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, and (06 on) the worker processes.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
+    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, (06 on) the worker processes, and (11) the\njobs blocked per concurrency key.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
     `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
   reset: (n: string) =>

@@ -57,6 +57,7 @@ export const GUARANTEE_HEADINGS: Record<Guarantee, string> = {
   priorities: "priorities",
   scheduledJobs: "scheduled jobs",
   recovery: "automatic recovery",
+  concurrencyLimits: "concurrency limits per key",
   batches: "batches, one callback",
 };
 

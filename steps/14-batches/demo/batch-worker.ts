@@ -3,10 +3,11 @@
  * which the CLI's `worker` (the workshop's jobs only) cannot: the story and
  * the tests start three of these, and kill some with SIGKILL.
  *
- * `node --import tsx steps/14-batches/demo/batch-worker.ts --namespace NAME
- * [--concurrency N]`, against the database the CLI would use. Heartbeats, retries and the
- * dispatcher run on short intervals, so that a killed worker's jobs come
- * back within seconds; it prints what the CLI's worker prints, and a line
+ * `node --import tsx steps/14-batches/demo/batch-worker.ts 14 worker
+ * --namespace NAME [--concurrency N]` (the CLI's arguments, as
+ * `WorkerProcessOptions.script` passes them), against the database the CLI
+ * would use. Heartbeats, retries and the dispatcher run on short intervals,
+ * so that a killed worker's jobs come back within seconds; it prints what the CLI's worker prints, and a line
  * for each callback it runs.
  *
  * @module
@@ -28,7 +29,8 @@ const QUICK_SETTINGS = {
 
 async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
-    args: [...argv],
+    // After `14 worker`, which the CLI would read and this script is for.
+    args: argv.slice(2),
     options: { namespace: { type: "string" }, concurrency: { type: "string" } },
     strict: true,
   });

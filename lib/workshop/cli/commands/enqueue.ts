@@ -1,11 +1,13 @@
 /**
  * `npm run step NN -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N]`,
- * and for steps that support them `--at`, `--in`, `--priority`, `--queue`.
+ * and for steps that support them `--at`, `--in`, `--priority`, `--queue`,
+ * `--key` and `--limit`.
  *
  * @module
  */
 import { readFile } from "node:fs/promises";
 import { text as readAll } from "node:stream/consumers";
+import { MAX_CONCURRENCY_LIMIT } from "../../../enqueue-options.ts";
 import { checkJobArguments } from "../../../jobs/argument-schema.ts";
 import type { JsonValue } from "../../../jobs/arguments.ts";
 import { JobArgumentsError } from "../../../jobs/errors.ts";
@@ -101,12 +103,12 @@ export function describeJobs(registry: JobRegistry): string[] {
 }
 
 /**
- * `--at`, `--in`, `--priority`, `--queue`, as {@link EnqueueOptions}. Whether
+ * `--at`, `--in`, `--priority`, `--queue`, `--key`, `--limit`, as {@link EnqueueOptions}. Whether
  * the step supports them is the step's to say (it refuses what it cannot
  * honour, naming the step that adds it); this only reads them.
  */
 export function parseEnqueueOptions(parsed: Parsed, usage: string): EnqueueOptions {
-  const { at, in: delay, queue } = parsed.flags;
+  const { at, in: delay, queue, key } = parsed.flags;
   if (typeof at === "string" && typeof delay === "string") {
     throw new UsageError("Give --at or --in, not both.", usage);
   }
@@ -117,7 +119,12 @@ export function parseEnqueueOptions(parsed: Parsed, usage: string): EnqueueOptio
         ? new Date(Date.now() + parseDuration(delay, usage))
         : undefined;
   const priority = integerFlag(parsed, "priority", usage, 0, 32_767);
+  const limit = integerFlag(parsed, "limit", usage, 1, MAX_CONCURRENCY_LIMIT);
+  if (limit !== undefined && typeof key !== "string") {
+    throw new UsageError("--limit applies to a concurrency key: give --key too.", usage);
+  }
   return {
+    ...(typeof key === "string" ? { concurrency: { key, limit: limit ?? 1 } } : {}),
     ...(runAt === undefined ? {} : { runAt }),
     ...(priority === undefined ? {} : { priority }),
     ...(typeof queue === "string" ? { queue } : {}),
@@ -144,6 +151,9 @@ export async function runEnqueueCommand(
     options.priority === undefined ? "" : ` with priority ${options.priority}`,
     options.runAt === undefined ? "" : `, to run at ${options.runAt.toISOString()}`,
     batch === undefined ? "" : `, in batch ${batch}`,
+    options.concurrency === undefined
+      ? ""
+      : `, key ${options.concurrency.key} (at most ${options.concurrency.limit} at once)`,
   ].join("");
   const text = JSON.stringify(args);
   // Arguments from a file can be long; the terminal gets their start.

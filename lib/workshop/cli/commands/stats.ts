@@ -1,11 +1,11 @@
 /**
  * `npm run step NN -- stats [--json]`: jobs per state, ready jobs per queue,
- * and (06 on) the processes.
+ * (06 on) the processes, and (11) the jobs blocked per concurrency key.
  *
  * @module
  */
 
-import type { QueueReport, StepInstance } from "../../../step.ts";
+import type { ConcurrencyKeyReport, QueueReport, StepInstance } from "../../../step.ts";
 import { renderTable } from "../../format.ts";
 
 export async function runStatsCommand(instance: StepInstance, json: boolean): Promise<void> {
@@ -13,6 +13,8 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
   const queues = await instance.queues();
   // Steps with heartbeats (06 on) also know their processes.
   const processes = instance.processes ? await instance.processes() : undefined;
+  // Steps with concurrency limits (11) also know their keys.
+  const concurrencyKeys = instance.concurrencyKeys ? await instance.concurrencyKeys() : undefined;
   if (json) {
     console.log(
       JSON.stringify({
@@ -21,6 +23,7 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
         counts,
         queues,
         processes,
+        concurrencyKeys,
       }),
     );
     return;
@@ -29,6 +32,10 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
   for (const line of renderTable(["state", "jobs"], Object.entries(counts))) console.log(line);
   console.log("");
   printQueues(queues);
+  if (concurrencyKeys !== undefined) {
+    console.log("");
+    printConcurrencyKeys(concurrencyKeys);
+  }
   if (processes === undefined) return;
   console.log("");
   if (processes.length === 0) {
@@ -66,6 +73,38 @@ function printQueues(queues: readonly QueueReport[]): void {
     queue.oldestReadyAgeMs === null ? "?" : age(queue.oldestReadyAgeMs),
   ]);
   for (const line of renderTable(["queue", "ready", "oldest has waited"], rows)) console.log(line);
+}
+
+/** The most keys printed; the rest are counted. JSON has them all. */
+const KEYS_SHOWN = 20;
+
+/**
+ * Per concurrency key: its limit, the jobs holding a slot, and those blocked
+ * waiting for one — the most blocked first. A key whose blocked jobs keep
+ * getting older while its slots stay full is a hot key, or a stuck one.
+ */
+function printConcurrencyKeys(keys: readonly ConcurrencyKeyReport[]): void {
+  if (keys.length === 0) {
+    console.log("No job holds or waits for a concurrency slot.");
+    return;
+  }
+  const rows = keys
+    .slice(0, KEYS_SHOWN)
+    .map((key) => [
+      key.key,
+      String(key.limit),
+      String(key.admitted),
+      String(key.blocked),
+      key.oldestBlockedAgeMs === null ? "" : age(key.oldestBlockedAgeMs),
+    ]);
+  for (const line of renderTable(
+    ["concurrency key", "limit", "holding a slot", "blocked", "oldest blocked has waited"],
+    rows,
+  ))
+    console.log(line);
+  if (keys.length > KEYS_SHOWN) {
+    console.log(`… and ${keys.length - KEYS_SHOWN} more keys (--json lists them all).`);
+  }
 }
 
 function seconds(ms: number): string {
