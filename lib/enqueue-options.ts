@@ -11,7 +11,7 @@
  * @module
  */
 import { InputError } from "./input-error.ts";
-import type { EnqueueOptions, NewJob, Step } from "./step.ts";
+import type { EnqueueOptions, NewJob, RateLimit, Step } from "./step.ts";
 
 /** The largest priority: a PostgreSQL `smallint`. */
 export const MAX_PRIORITY = 32_767;
@@ -29,6 +29,14 @@ export function queueNameProblem(queue: string): string | undefined {
   if (QUEUE_NAME.test(queue)) return undefined;
   return `Invalid queue name ${JSON.stringify(queue)}: use ${QUEUE_NAME_RULE}.`;
 }
+
+/** The most jobs a rate limit may let start per period. */
+export const MAX_RATE_LIMIT = 1_000_000;
+/** The longest period a rate limit may have: 31 days, in milliseconds. */
+export const MAX_RATE_PERIOD_MS = 31 * 86_400_000;
+const RATE_KEY = /^[\x21-\x7e]{1,200}$/;
+/** What a rate key may be, in words, for error messages. */
+export const RATE_KEY_RULE = "1-200 printable ASCII characters, no spaces";
 
 /** An option the step cannot honour, or a value no step accepts. Nothing was stored. */
 export class EnqueueOptionError extends InputError {
@@ -48,6 +56,15 @@ export function checkEnqueueOptions(step: Step, jobs: readonly NewJob[]): void {
     if (!scheduling && job.runAt !== undefined) {
       throw new EnqueueOptionError(
         `Step ${step.id} cannot schedule jobs for later (step 07 adds scheduled jobs): enqueue without runAt. Nothing was enqueued.`,
+      );
+    }
+    // A step without rate limits would take "at most 10 per second" and
+    // start all 10,000 jobs at once: the caller would believe a limit holds
+    // (an API's quota, a partner's patience) where none does, and learn
+    // otherwise from the 429s. So the option is refused, not ignored.
+    if (job.rateLimit !== undefined && !step.guarantees.includes("rateLimits")) {
+      throw new EnqueueOptionError(
+        `Step ${step.id} cannot hold jobs to a rate limit (step 12 adds rate limits): enqueue without rateLimit. Nothing was enqueued.`,
       );
     }
     checkValues(job);
@@ -73,4 +90,22 @@ function checkValues(options: EnqueueOptions): void {
       `Invalid runAt ${String(runAt)}: pass a valid Date. Nothing was enqueued.`,
     );
   }
+  const rateProblem =
+    options.rateLimit === undefined ? undefined : rateLimitProblem(options.rateLimit);
+  if (rateProblem !== undefined)
+    throw new EnqueueOptionError(`${rateProblem} Nothing was enqueued.`);
+}
+
+/** What is wrong with `rateLimit`, or `undefined` if nothing is. */
+function rateLimitProblem({ key, limit, periodMs }: RateLimit): string | undefined {
+  if (typeof key !== "string" || !RATE_KEY.test(key)) {
+    return `Invalid rate key ${JSON.stringify(key)}: use ${RATE_KEY_RULE}.`;
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_RATE_LIMIT) {
+    return `Invalid rate limit ${limit}: use a whole number of jobs per period, from 1 to ${MAX_RATE_LIMIT}.`;
+  }
+  if (!Number.isSafeInteger(periodMs) || periodMs < 1 || periodMs > MAX_RATE_PERIOD_MS) {
+    return `Invalid rate period ${periodMs} ms: use a whole number of milliseconds, from 1 to ${MAX_RATE_PERIOD_MS} (31 days).`;
+  }
+  return undefined;
 }

@@ -21,6 +21,7 @@ import type {
   NewJob,
   ProcessReport,
   QueueReport,
+  RateLimitReport,
   Step,
   StepInstance,
   SuperviseOptions,
@@ -53,6 +54,8 @@ export interface InstanceParts {
   failedJobs?(): Promise<readonly FailedJobReport[]>;
   /** See {@link StepInstance.retryFailedJobs}. */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /** See {@link StepInstance.rateLimits}. */
+  rateLimits?(): Promise<readonly RateLimitReport[]>;
 }
 
 /**
@@ -102,6 +105,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     supervise: parts.supervise,
     failedJobs: parts.failedJobs,
     retryFailedJobs: parts.retryFailedJobs,
+    rateLimits: parts.rateLimits,
   };
 }
 

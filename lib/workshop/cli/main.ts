@@ -135,6 +135,8 @@ async function runCommand(
         in: { type: "string" },
         priority: { type: "string" },
         queue: { type: "string" },
+        "rate-limit": { type: "string" },
+        "rate-key": { type: "string" },
         "args-file": { type: "string" },
       } as const;
       const parsed = parseFlags(args, spec, usage, 2);

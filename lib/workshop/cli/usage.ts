@@ -34,6 +34,7 @@ export function stepUsage(step: Step): string {
     "                                                    [--args-file PATH|-]",
     "                                                    [--at TIME | --in DURATION] [--priority N]",
     "                                                    [--queue NAME] (steps with them, 07 on)",
+    "                                                    [--rate-limit N/PERIOD --rate-key KEY] (12)",
     "  stats            jobs per state and per queue     [--json]",
     "  failed           the dead queue (07 on)           [--stacks] [--json]",
     "  retry            dead jobs back to ready (07 on)  <id…> | --all",
@@ -66,7 +67,7 @@ export const COMMAND_USAGE = {
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>
     [
-      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--namespace NAME]`,
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--rate-limit N/PERIOD --rate-key KEY] [--namespace NAME]`,
       "",
       "Enqueues a job; json-args is one JSON value (quote it for your shell).",
       `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
@@ -79,13 +80,16 @@ export const COMMAND_USAGE = {
       "  --queue NAME       the named queue it goes to (default: default)",
       "                     (--at, --in, --priority and --queue: steps with scheduled",
       "                     jobs and priorities, 07 on; others refuse them)",
+      "  --rate-limit N/PERIOD --rate-key KEY",
+      "                     at most N jobs of KEY start per PERIOD (10/1s, 10/s, 100/5m);",
+      "                     the rest wait, no attempt spent (step 12; others refuse it)",
       NAMESPACE_HELP,
       "",
       "Jobs:",
       ...jobs,
     ].join("\n"),
   stats: (n: string) =>
-    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, and (06 on) the worker processes.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
+    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, (06 on) the worker processes, and (12) each\nrate key: its limit, its jobs waiting and when the next may start.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
     `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
   reset: (n: string) =>

@@ -13,6 +13,7 @@ import type { JobRegistry } from "../../../jobs/registry.ts";
 import type { EnqueueOptions, StepInstance } from "../../../step.ts";
 import { summarizeArguments } from "../argument-summary.ts";
 import { integerFlag, type Parsed } from "../parse.ts";
+import { parseRateLimitFlags } from "../rate-limit-flag.ts";
 import { UsageError } from "../usage-error.ts";
 import { parseDuration, parseTime } from "../when.ts";
 
@@ -100,7 +101,8 @@ export function describeJobs(registry: JobRegistry): string[] {
 }
 
 /**
- * `--at`, `--in`, `--priority`, `--queue`, as {@link EnqueueOptions}. Whether
+ * `--at`, `--in`, `--priority`, `--queue`, `--rate-limit` with `--rate-key`,
+ * as {@link EnqueueOptions}. Whether
  * the step supports them is the step's to say (it refuses what it cannot
  * honour, naming the step that adds it); this only reads them.
  */
@@ -116,7 +118,9 @@ export function parseEnqueueOptions(parsed: Parsed, usage: string): EnqueueOptio
         ? new Date(Date.now() + parseDuration(delay, usage))
         : undefined;
   const priority = integerFlag(parsed, "priority", usage, 0, 32_767);
+  const rateLimit = parseRateLimitFlags(parsed, usage);
   return {
+    ...(rateLimit === undefined ? {} : { rateLimit }),
     ...(runAt === undefined ? {} : { runAt }),
     ...(priority === undefined ? {} : { priority }),
     ...(typeof queue === "string" ? { queue } : {}),
@@ -138,6 +142,9 @@ export async function runEnqueueCommand(
     options.queue === undefined ? "" : ` on queue ${options.queue}`,
     options.priority === undefined ? "" : ` with priority ${options.priority}`,
     options.runAt === undefined ? "" : `, to run at ${options.runAt.toISOString()}`,
+    options.rateLimit === undefined
+      ? ""
+      : `, at most ${options.rateLimit.limit} of key ${options.rateLimit.key} starting per ${options.rateLimit.periodMs} ms`,
   ].join("");
   const text = JSON.stringify(args);
   // Arguments from a file can be long; the terminal gets their start.

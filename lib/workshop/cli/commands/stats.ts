@@ -1,11 +1,11 @@
 /**
  * `npm run step NN -- stats [--json]`: jobs per state, ready jobs per queue,
- * and (06 on) the processes.
+ * (06 on) the processes, and (12) the rate keys.
  *
  * @module
  */
 
-import type { QueueReport, StepInstance } from "../../../step.ts";
+import type { QueueReport, RateLimitReport, StepInstance } from "../../../step.ts";
 import { renderTable } from "../../format.ts";
 
 export async function runStatsCommand(instance: StepInstance, json: boolean): Promise<void> {
@@ -13,6 +13,8 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
   const queues = await instance.queues();
   // Steps with heartbeats (06 on) also know their processes.
   const processes = instance.processes ? await instance.processes() : undefined;
+  // Steps with rate limits (12) also know their rate keys.
+  const rateLimits = instance.rateLimits ? await instance.rateLimits() : undefined;
   if (json) {
     console.log(
       JSON.stringify({
@@ -21,6 +23,7 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
         counts,
         queues,
         processes,
+        rateLimits,
       }),
     );
     return;
@@ -29,6 +32,10 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
   for (const line of renderTable(["state", "jobs"], Object.entries(counts))) console.log(line);
   console.log("");
   printQueues(queues);
+  if (rateLimits !== undefined) {
+    console.log("");
+    printRateLimits(rateLimits);
+  }
   if (processes === undefined) return;
   console.log("");
   if (processes.length === 0) {
@@ -66,6 +73,29 @@ function printQueues(queues: readonly QueueReport[]): void {
     queue.oldestReadyAgeMs === null ? "?" : age(queue.oldestReadyAgeMs),
   ]);
   for (const line of renderTable(["queue", "ready", "oldest has waited"], rows)) console.log(line);
+}
+
+/**
+ * Per rate key: its limit, the jobs waiting (ready, held back or about to
+ * start), how much of the current period is used, and when the next may start.
+ */
+function printRateLimits(rateLimits: readonly RateLimitReport[]): void {
+  if (rateLimits.length === 0) {
+    console.log("No rate key has been used.");
+    return;
+  }
+  const rows = rateLimits.map((rate) => [
+    rate.key,
+    `${rate.limit} per ${rate.periodMs} ms`,
+    String(rate.waiting),
+    `${rate.startedThisPeriod} of ${rate.limit}`,
+    rate.nextStartInMs > 0 ? `in ${seconds(rate.nextStartInMs)}` : "now",
+  ]);
+  for (const line of renderTable(
+    ["rate key", "limit", "waiting", "started this period", "next may start"],
+    rows,
+  ))
+    console.log(line);
 }
 
 function seconds(ms: number): string {
