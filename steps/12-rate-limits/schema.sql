@@ -62,6 +62,7 @@ CREATE INDEX IF NOT EXISTS ready_executions_claim_order
 CREATE INDEX IF NOT EXISTS ready_executions_rate_limited
   ON ready_executions (queue_name, rate_key, priority, job_id) WHERE rate_key IS NOT NULL;
 
+-- #region rate-limits
 -- Step 12: one row per rate key — its limit, and how much of it the current
 -- window has used. A fixed window: the database's clock is cut into periods
 -- (date_bin, from the Unix epoch), and at most max_starts jobs of the key
@@ -78,6 +79,7 @@ CREATE TABLE IF NOT EXISTS rate_limits (
   window_start timestamptz NOT NULL DEFAULT '-infinity',
   started      integer NOT NULL DEFAULT 0
 );
+-- #endregion rate-limits
 
 -- Step 12: the one place the rate limiter reads the time — the database's
 -- clock, so that every worker on every machine agrees where a window ends.

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { now } from "../../events.ts";
-import type { NewJob, StepInstance } from "../../step.ts";
+import type { EnqueueOptions, NewJob, StepInstance } from "../../step.ts";
 import { progressReporter } from "./progress.ts";
 import { type RunCheck, RunTracker } from "./run-tracker.ts";
 import { percentile } from "./statistics.ts";
@@ -98,6 +98,7 @@ export interface LatencyResult {
  * called, which adds the enqueue's own time. That is the fair measure against
  * Redis, where the worker's BRPOP reply and the LPUSH's reply leave the server
  * together and the job often starts before the enqueue call returns.
+ * `options` go with every job (a step's benchmark times what one costs).
  */
 export async function measurePickupLatency(
   instance: StepInstance,
@@ -105,6 +106,7 @@ export async function measurePickupLatency(
   gapMs: number,
   timeoutMs: number,
   from: "commit" | "call" = "commit",
+  options: EnqueueOptions = {},
 ): Promise<LatencyResult> {
   const tracker = new RunTracker(instance.events);
   const worker = instance.startWorker({ concurrency: 1 });
@@ -112,7 +114,7 @@ export async function measurePickupLatency(
   const enqueuedAt = new Map<string, number>();
   for (let i = 0; i < jobs; i++) {
     const calledAt = now();
-    const id = await instance.enqueue("Noop", {});
+    const id = await instance.enqueue("Noop", {}, options);
     enqueuedAt.set(id, from === "call" ? calledAt : now());
     await sleep(gapMs);
   }

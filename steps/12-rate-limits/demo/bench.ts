@@ -1,84 +1,60 @@
-// Unchanged from step 08: steps/08-recovery/demo/bench.ts
 /**
- * `npm run step 08 -- bench`: `kill -9` of a worker process in the middle of
- * its jobs, on steps 04, 05, 07 and 08 in the same run — how many jobs each
- * loses, leaves stuck or runs twice, and how long until the killed worker's
- * jobs are done.
+ * `npm run step 12 -- bench`: what the rate limit costs and what it keeps,
+ * against step 08 in the same run — throughput with no limits, pickup
+ * latency with and without a limit to check, the observed rate against
+ * three configured ones, and the burst a fixed window lets through at a
+ * window's edge.
  *
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { StepInstance } from "../../../lib/step.ts";
-import { runWorkerAndKill } from "../../../lib/workshop/bench/kill-worker.ts";
-import { RunTracker } from "../../../lib/workshop/bench/run-tracker.ts";
+import type { RateLimit, StepInstance } from "../../../lib/step.ts";
+import { measurePickupLatency, measureThroughput } from "../../../lib/workshop/bench/scenarios.ts";
 import { median } from "../../../lib/workshop/bench/statistics.ts";
 import type { RunContext } from "../../../lib/workshop/demo.ts";
 import { formatNumber, renderTable } from "../../../lib/workshop/format.ts";
 import { heading, say } from "../../../lib/workshop/story.ts";
 
 interface Settings {
-  readonly jobs: number;
-  readonly sleepMs: number;
+  readonly throughputJobs: number;
   readonly concurrency: number;
-  /** The worker process is killed once it has finished this many jobs: it is busy, mid-batch. */
-  readonly killAfterFinished: number;
-  /** After the kill, no job finished for this long and none waiting: the rest will never run. */
-  readonly quietMs: number;
-  /**
-   * Heartbeat interval and alive threshold of both workers, for the steps
-   * that have them (the defaults are 10 s and 60 s): with no supervisor
-   * watching, the threshold is how the healthy worker learns the other died.
-   */
-  readonly heartbeatIntervalMs: number;
-  readonly aliveThresholdMs: number;
+  readonly latencyJobs: number;
+  readonly latencyGapMs: number;
+  /** The limits whose observed rate is measured, each for `rateWindows` periods. */
+  readonly limits: readonly Omit<RateLimit, "key">[];
+  readonly rateWindows: number;
+  /** The limit of the edge scenario. */
+  readonly edgeLimit: number;
   readonly rounds: number;
   readonly timeoutMs: number;
 }
 
 const FULL: Settings = {
-  jobs: 200,
-  sleepMs: 200,
+  throughputJobs: 10_000,
   concurrency: 10,
-  killAfterFinished: 40,
-  quietMs: 5_000,
-  heartbeatIntervalMs: 1_000,
-  aliveThresholdMs: 5_000,
+  latencyJobs: 200,
+  latencyGapMs: 20,
+  limits: [
+    { limit: 5, periodMs: 1_000 },
+    { limit: 50, periodMs: 1_000 },
+    { limit: 100, periodMs: 500 },
+  ],
+  rateWindows: 10,
+  edgeLimit: 10,
   rounds: 3,
-  timeoutMs: 120_000,
+  timeoutMs: 300_000,
 };
 const QUICK: Settings = {
   ...FULL,
-  jobs: 40,
-  sleepMs: 100,
-  concurrency: 5,
-  killAfterFinished: 5,
+  throughputJobs: 1_000,
+  latencyJobs: 30,
+  rateWindows: 3,
   rounds: 1,
 };
 
-/** The steps compared, each in a namespace of this benchmark's own. */
-const RUNS = [
-  { step: "04", namespace: "bench08_vs04" },
-  { step: "05", namespace: "bench08_vs05" },
-  { step: "07", namespace: "bench08_vs07" },
-  { step: "08", namespace: "bench08" },
-] as const;
-
-/** One kill, accounted for. Every job is in exactly one of done, lost or stuck. */
-interface CrashResult {
-  /** The jobs the killed worker had taken and not finished. */
-  readonly held: number;
-  /** Finished (or failed for good) by anyone. */
-  readonly done: number;
-  /** Never done, and nowhere to be found: gone from the queue. */
-  readonly lost: number;
-  /** Never done, and still claimed by the dead worker. */
-  readonly stuck: number;
-  /** Started again after the kill by the healthy worker. */
-  readonly ranTwice: number;
-  /** Held by the killed worker, and done by the healthy one afterwards. */
-  readonly recovered: number;
-  /** From the kill until every job was done; `null` if some never were. */
-  readonly recoveryMs: number | null;
+/** Per second, as configured: `limit` per `periodMs`. */
+function perSecond({ limit, periodMs }: Omit<RateLimit, "key">): number {
+  return (limit * 1000) / periodMs;
 }
 
 export async function runBenchmark({
@@ -89,139 +65,269 @@ export async function runBenchmark({
   saveChart,
 }: RunContext): Promise<void> {
   const settings = quick ? QUICK : FULL;
-  heading(out, "Step 08 benchmark — kill -9 in the middle of the work, 04, 05, 07 and 08");
+  heading(out, "Step 12 benchmark — rate limits: their cost, their rate, their edge; against 08");
+  const base = await open({ step: "08", namespace: "bench12_vs08" });
+  const limited = await open({ namespace: "bench12" });
+  try {
+    const throughput = await compareThroughput(out, [base, limited], settings);
+    const latency = await compareLatency(out, base, limited, settings);
+    const rates = await observeRates(out, limited, settings);
+    const edge = await measureEdge(out, base, limited, settings);
+    await saveResults("step-12", settings, { throughput, latency, rates, edge });
+    await saveChart("rate-limits.svg", {
+      title: "Observed against configured rate (jobs started per second)",
+      valueLabel: "jobs per second",
+      categories: rates.map((rate) => ({
+        label: `${rate.limit} per ${rate.periodMs} ms`,
+        colour: "#59a14f",
+      })),
+      series: [
+        { label: "configured", values: rates.map((rate) => perSecond(rate)) },
+        { label: "observed", values: rates.map((rate) => rate.observedPerSecond) },
+      ],
+    });
+  } finally {
+    await Promise.all([base.close(), limited.close()]);
+  }
+}
+
+/** 10,000 no-op jobs without limits, one worker with 10 slots: what the second claim path costs. */
+async function compareThroughput(
+  out: RunContext["out"],
+  instances: readonly StepInstance[],
+  settings: Settings,
+): Promise<{ step: string; jobsPerSecond: number }[]> {
   say(
     out,
-    `${settings.jobs} jobs that sleep ${settings.sleepMs} ms; a worker process with ` +
-      `${settings.concurrency} slots gets SIGKILL once it has finished ${settings.killAfterFinished}, ` +
-      "then a healthy worker takes over (step defaults, but a heartbeat every " +
-      `${settings.heartbeatIntervalMs / 1000} s and an alive threshold of ${settings.aliveThresholdMs / 1000} s ` +
-      "for both workers, where the step has them). Held: the jobs the killed worker had taken " +
-      "and not finished. Every job ends up done, lost (gone from the queue) or stuck (claimed by " +
-      "the dead worker); ran twice: started before the kill and again after it; recovery: from " +
-      "the kill until every job was done. " +
-      `${settings.rounds} round(s), interleaved, median reported.`,
+    `Throughput: ${formatNumber(settings.throughputJobs)} no-op jobs, no rate limits, one worker ` +
+      `with ${settings.concurrency} slots; ${settings.rounds} round(s), interleaved, median.`,
   );
-  const instances = await Promise.all(RUNS.map((run) => open(run)));
-  const results: CrashResult[][] = RUNS.map(() => []);
-  try {
-    for (let round = 0; round < settings.rounds; round++) {
-      for (const [index, instance] of instances.entries()) {
-        out.line(`  round ${round + 1}: step ${instance.step.id}…`);
-        results[index]?.push(await measureCrash(instance, settings));
+  const measured: number[][] = instances.map(() => []);
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const [index, instance] of instances.entries()) {
+      out.line(`  round ${round + 1}: step ${instance.step.id}…`);
+      await instance.reset();
+      const result = await measureThroughput(
+        instance,
+        settings.throughputJobs,
+        settings.concurrency,
+        settings.timeoutMs,
+      );
+      if (result.check.missing > 0 || result.check.duplicates > 0) {
+        throw new Error(`step ${instance.step.id}: ${JSON.stringify(result.check)}`);
       }
+      measured[index]?.push(result.processPerSecond);
     }
-  } finally {
-    await Promise.all(instances.map((instance) => instance.close()));
   }
-  const medianOf = (index: number, pick: (result: CrashResult) => number) =>
-    median((results[index] ?? []).map(pick));
-  const recoveryOf = (index: number): number | null => {
-    const times = (results[index] ?? []).map((result) => result.recoveryMs);
-    return times.every((time) => time !== null) ? median(times) : null;
-  };
-  const rows = RUNS.map((run, index) => [
-    `${run.step} ${instances[index]?.step.slug ?? ""}`,
-    formatNumber(medianOf(index, (result) => result.held)),
-    formatNumber(medianOf(index, (result) => result.lost)),
-    formatNumber(medianOf(index, (result) => result.stuck)),
-    formatNumber(medianOf(index, (result) => result.ranTwice)),
-    formatNumber(medianOf(index, (result) => result.recovered)),
-    recoveryOf(index) === null ? "never" : `${formatNumber((recoveryOf(index) ?? 0) / 1000)} s`,
-  ]);
-  out.line("");
+  const rows = instances.map((instance, index) => ({
+    step: instance.step.id,
+    jobsPerSecond: median(measured[index] ?? []),
+  }));
+  const baseline = rows[0]?.jobsPerSecond ?? 1;
   for (const line of renderTable(
-    ["step", "held", "lost", "stuck", "ran twice", "recovered", "recovery"],
-    rows,
+    ["step", "jobs/s", "against 08"],
+    rows.map((row) => [
+      row.step,
+      formatNumber(row.jobsPerSecond),
+      `×${(row.jobsPerSecond / baseline).toFixed(2)}`,
+    ]),
+  ))
+    out.line(`  ${line}`);
+  return rows;
+}
+
+/**
+ * An idle worker, jobs enqueued one at a time: on 08; on 12 without a
+ * limit (the ordinary claim, and its probe for limited jobs); and on 12 with
+ * a limit never reached (the rate-limited claim: lock, claim, next start,
+ * commit) — what checking the limit adds to a job's wait.
+ */
+async function compareLatency(
+  out: RunContext["out"],
+  base: StepInstance,
+  limited: StepInstance,
+  settings: Settings,
+): Promise<{ run: string; p50Ms: number; p95Ms: number }[]> {
+  say(
+    out,
+    `Pickup latency: ${settings.latencyJobs} no-op jobs enqueued ${settings.latencyGapMs} ms apart to an ` +
+      "idle worker, from the enqueue's commit to the job's start.",
+  );
+  const never = { key: "never-reached", limit: 1_000_000, periodMs: 1_000 };
+  const runs = [
+    { run: "08", instance: base, options: {} },
+    { run: "12, no limit", instance: limited, options: {} },
+    { run: "12, with a limit", instance: limited, options: { rateLimit: never } },
+  ];
+  const rows: { run: string; p50Ms: number; p95Ms: number }[] = [];
+  for (const { run, instance, options } of runs) {
+    out.line(`  ${run}…`);
+    await instance.reset();
+    const result = await measurePickupLatency(
+      instance,
+      settings.latencyJobs,
+      settings.latencyGapMs,
+      settings.timeoutMs,
+      "commit",
+      options,
+    );
+    rows.push({ run, p50Ms: result.p50Ms, p95Ms: result.p95Ms });
+  }
+  for (const line of renderTable(
+    ["run", "p50", "p95"],
+    rows.map((row) => [row.run, `${row.p50Ms.toFixed(1)} ms`, `${row.p95Ms.toFixed(1)} ms`]),
+  ))
+    out.line(`  ${line}`);
+  return rows;
+}
+
+interface ObservedRate extends Omit<RateLimit, "key"> {
+  readonly observedPerSecond: number;
+  /**
+   * The most starts in one whole window (the limit, if it holds). Not the
+   * partial first: the workers' `started` events come a few milliseconds
+   * after the claim, so the first batch, claimed at any moment, may be seen
+   * in the next window with that window's own batch.
+   */
+  readonly mostInOneWindow: number;
+}
+
+/**
+ * A backlog on one key, two workers with slots to spare: the starts are
+ * counted per window of the clock (the windows the limiter cuts, from the
+ * epoch), the first and last left out as partial. Observed: the mean of the
+ * others, per second.
+ */
+async function observeRates(
+  out: RunContext["out"],
+  instance: StepInstance,
+  settings: Settings,
+): Promise<ObservedRate[]> {
+  say(
+    out,
+    `Observed rate: a backlog on one key, two workers with ${settings.concurrency * 5} slots each, ` +
+      `for about ${settings.rateWindows} periods; starts counted per period of the clock, the ` +
+      "first and last (partial) left out.",
+  );
+  const results: ObservedRate[] = [];
+  for (const limit of settings.limits) {
+    out.line(`  ${limit.limit} per ${limit.periodMs} ms…`);
+    await instance.reset();
+    const rateLimit = { key: "measured", ...limit };
+    const starts: number[] = [];
+    const off = instance.events.on("started", (event) => starts.push(event.at));
+    const jobs = limit.limit * (settings.rateWindows + 2);
+    await instance.enqueueMany(Array.from({ length: jobs }, () => ({ name: "Noop", rateLimit })));
+    const workers = [1, 2].map(() =>
+      instance.startWorker({ concurrency: settings.concurrency * 5 }),
+    );
+    const deadline = Date.now() + settings.timeoutMs;
+    while (starts.length < jobs && Date.now() < deadline) await sleep(50);
+    await Promise.all(workers.map((worker) => worker.stop()));
+    off();
+    const perWindow = countPerWindow(starts, limit.periodMs);
+    const whole = perWindow.slice(1, -1);
+    const observed = whole.reduce((sum, n) => sum + n, 0) / Math.max(1, whole.length);
+    results.push({
+      ...limit,
+      observedPerSecond: (observed * 1000) / limit.periodMs,
+      mostInOneWindow: Math.max(...whole),
+    });
+  }
+  for (const line of renderTable(
+    ["limit", "configured", "observed", "observed / configured", "most in one whole window"],
+    results.map((rate) => [
+      `${rate.limit} per ${rate.periodMs} ms`,
+      `${formatNumber(perSecond(rate))}/s`,
+      `${formatNumber(rate.observedPerSecond)}/s`,
+      `×${(rate.observedPerSecond / perSecond(rate)).toFixed(2)}`,
+      String(rate.mostInOneWindow),
+    ]),
+  ))
+    out.line(`  ${line}`);
+  return results;
+}
+
+/** How many of `starts` (epoch ms) fall in each window of `periodMs`, from the first to the last. */
+function countPerWindow(starts: readonly number[], periodMs: number): number[] {
+  const windows = starts.map((at) => Math.floor(at / periodMs));
+  const first = Math.min(...windows);
+  const counts = Array.from({ length: Math.max(...windows) - first + 1 }, () => 0);
+  for (const window of windows) counts[window - first] = (counts[window - first] ?? 0) + 1;
+  return counts;
+}
+
+/** The most of `starts` (epoch ms) within any `periodMs` in a row, wherever it begins. */
+function mostWithinAnyPeriod(starts: readonly number[], periodMs: number): number {
+  const sorted = [...starts].sort((a, b) => a - b);
+  let most = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    while ((sorted[to] ?? 0) - (sorted[from] ?? 0) >= periodMs) from++;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
+}
+
+/**
+ * The fixed window's known flaw, measured: 3 × the limit's jobs arrive 100
+ * ms before a window's edge, with an idle worker waiting. The limit's worth
+ * start at once, in the old window; another limit's worth at the edge, in
+ * the new one. The most starts within any one period: twice the limit.
+ * Step 08, which cannot be told the limit, starts all of them.
+ */
+async function measureEdge(
+  out: RunContext["out"],
+  base: StepInstance,
+  limited: StepInstance,
+  settings: Settings,
+): Promise<{ step: string; jobs: number; mostWithinOnePeriod: number }[]> {
+  const limit = settings.edgeLimit;
+  const rateLimit = { key: "edge", limit, periodMs: 1_000 };
+  say(
+    out,
+    `The edge of a window: ${3 * limit} jobs of one key limited to ${limit} per second arrive ` +
+      "100 ms before a second ends; the most starts within any one second (wherever it begins).",
+  );
+  const rows: { step: string; jobs: number; mostWithinOnePeriod: number }[] = [];
+  for (const instance of [base, limited]) {
+    out.line(`  step ${instance.step.id}…`);
+    await instance.reset();
+    const starts: number[] = [];
+    const off = instance.events.on("started", (event) => starts.push(event.at));
+    const worker = instance.startWorker({ concurrency: 3 * limit });
+    await sleep(1_900 - (Date.now() % 1_000)); // to x.9 s of the clock, a second from now
+    const jobs = Array.from({ length: 3 * limit }, () => ({
+      name: "Noop",
+      ...(instance.step.guarantees.includes("rateLimits") ? { rateLimit } : {}),
+    }));
+    await instance.enqueueMany(jobs);
+    const deadline = Date.now() + settings.timeoutMs;
+    while (starts.length < jobs.length && Date.now() < deadline) await sleep(50);
+    await worker.stop();
+    off();
+    rows.push({
+      step: instance.step.id,
+      jobs: jobs.length,
+      mostWithinOnePeriod: mostWithinAnyPeriod(starts, 1_000),
+    });
+  }
+  for (const line of renderTable(
+    ["step", "jobs", "limit", "most started within one second"],
+    rows.map((row) => [
+      row.step,
+      String(row.jobs),
+      row.step === "08" ? "none (refused)" : `${limit} per second`,
+      String(row.mostWithinOnePeriod),
+    ]),
   ))
     out.line(`  ${line}`);
   say(
     out,
-    "Step 08's recovery time is the alive threshold (the killed worker's heartbeat has to go " +
-      "stale), then at most one heartbeat interval until the healthy worker prunes it, then the " +
-      "default retry backoff (10 s, up to ×1.5 jitter): the interrupted attempt counts as a " +
-      "failed one. Under a supervisor, which sees its worker exit, the threshold drops out.",
+    "A fixed window counts starts per window of the clock, not per second wherever it begins: " +
+      "the limit's worth at the end of one window and again at the start of the next is twice " +
+      "the limit within a second. Halve the limit if the service you call counts over a " +
+      "sliding second; or keep each start's time (a sliding log) — see the lesson.",
   );
-  await saveResults("step-08", settings, { steps: RUNS.map((run) => run.step), results });
-  await saveChart("crash.svg", {
-    title: "kill -9 of a busy worker: what became of the jobs it held",
-    valueLabel: "jobs",
-    categories: RUNS.map((run, index) => ({
-      label: `${run.step} ${instances[index]?.step.slug ?? ""}`,
-      colour: ["#4e79a7", "#f28e2b", "#e15759", "#59a14f"][index] ?? "#888",
-      highlight: run.step === "08",
-    })),
-    series: [
-      { label: "lost", values: RUNS.map((_, i) => medianOf(i, (r) => r.lost)) },
-      { label: "stuck", values: RUNS.map((_, i) => medianOf(i, (r) => r.stuck)) },
-      { label: "ran twice", values: RUNS.map((_, i) => medianOf(i, (r) => r.ranTwice)) },
-      { label: "recovered", values: RUNS.map((_, i) => medianOf(i, (r) => r.recovered)) },
-    ],
-  });
-}
-
-async function measureCrash(instance: StepInstance, settings: Settings): Promise<CrashResult> {
-  await instance.reset();
-  const ids = await instance.enqueueMany(
-    Array.from({ length: settings.jobs }, () => ({
-      name: "Sleep",
-      args: { ms: settings.sleepMs },
-    })),
-  );
-  const { finishedThere, startedThere, killedAt } = await runWorkerAndKill(instance, {
-    concurrency: settings.concurrency,
-    killAfterFinished: settings.killAfterFinished,
-    timeoutMs: settings.timeoutMs,
-    args: [
-      "--heartbeat-interval",
-      String(settings.heartbeatIntervalMs),
-      "--alive-threshold",
-      String(settings.aliveThresholdMs),
-    ],
-  });
-  const countsAtKill = await instance.counts();
-  // Claimed by it (steps with claims), or taken from the list and not
-  // finished (04, where a taken job is in no list at all).
-  const held = countsAtKill.claimed ?? ids.length - finishedThere.size - (countsAtKill.queued ?? 0);
-
-  // A healthy worker, with the step's defaults, takes over until every job
-  // is done — or nothing has finished for a while and nothing waits.
-  const tracker = new RunTracker(instance.events);
-  const doneAt = new Map<string, number>();
-  const unsubscribe = (["finished", "failed"] as const).map((event) =>
-    instance.events.on(event, (e) => doneAt.set(e.jobId, e.at)),
-  );
-  const healthy = instance.startWorker({
-    concurrency: settings.concurrency,
-    heartbeatIntervalMs: settings.heartbeatIntervalMs,
-  });
-  const deadline = Date.now() + settings.timeoutMs;
-  let lastDone = Date.now();
-  let doneSoFar = 0;
-  while (Date.now() < deadline) {
-    await sleep(100);
-    const done = finishedThere.size + doneAt.size;
-    if (done === ids.length) break;
-    if (done > doneSoFar) [doneSoFar, lastDone] = [done, Date.now()];
-    const counts = await instance.counts();
-    const waiting = (counts.queued ?? 0) + (counts.ready ?? 0) + (counts.scheduled ?? 0);
-    if (waiting === 0 && Date.now() - lastDone > settings.quietMs) break;
-  }
-  await healthy.stop();
-  for (const off of unsubscribe) off();
-  tracker.stop();
-
-  const done = ids.filter((id) => finishedThere.has(id) || doneAt.has(id)).length;
-  const stuck = (await instance.counts()).claimed ?? 0;
-  const lost = ids.length - done - stuck;
-  return {
-    held,
-    done,
-    lost,
-    stuck,
-    ranTwice: [...startedThere].filter((id) => tracker.firstStart(id) !== undefined).length,
-    // Every job the killed worker did not hold was done by the healthy one.
-    recovered: Math.max(0, held - lost - stuck),
-    recoveryMs: done === ids.length ? Math.max(0, ...doneAt.values()) - killedAt : null,
-  };
+  return rows;
 }

@@ -1,79 +1,45 @@
-// Unchanged from step 08: steps/08-recovery/demo/story.ts
 /**
- * `npm run step 08`: a supervisor with three worker processes under load,
- * workers killed with `kill -9` at random, and the counts at the end; a
- * poison job that kills every worker that runs it, buried after three
- * attempts; a SIGTERM that releases what cannot finish in time.
+ * `npm run step 12`: a partner's API takes 10 calls a second; 30 jobs that
+ * call it start 10 a second across two workers, while ordinary jobs pass
+ * them by; the held-back jobs spend no attempt; `stats` says when the next
+ * may start. Then what is still wrong: across a window's edge, twice the limit
+ * starts within one second.
  *
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Output, StepInstance, Supervisor } from "../../../lib/step.ts";
+import type { Database } from "../../../lib/postgres/database.ts";
+import type { Output, StepInstance } from "../../../lib/step.ts";
 import type { RunContext } from "../../../lib/workshop/demo.ts";
-import { formatNumber, renderTable } from "../../../lib/workshop/format.ts";
+import { renderTable } from "../../../lib/workshop/format.ts";
 import { heading, say } from "../../../lib/workshop/story.ts";
 
+const PARTNER = { key: "partner-api", limit: 10, periodMs: 1_000 };
 /** A breath between scenes, so the reader can follow. */
 const PAUSE_MS = 1_000;
-const JOBS = 2_000;
-const KILLS = 4;
-/** Between two kills: long enough for the killed worker's jobs to come back before the next. */
-const KILL_EVERY_MS = 1_000;
-/** Retries half a second apart (the real default starts at 10 s), so recovery shows within the story. */
-const STORY_BACKOFF = { baseMs: 500, maxMs: 2_000, jitter: 0 };
-const WORKER_ARGS = [
-  "--concurrency",
-  "5",
-  "--retry-backoff",
-  `${STORY_BACKOFF.baseMs},${STORY_BACKOFF.maxMs},${STORY_BACKOFF.jitter}`,
-  "--shutdown-timeout",
-  "1000",
-];
-
-/**
- * One supervisor for the whole story (starting three worker processes takes
- * seconds): each scene says which of its lines to show, and the last scene
- * stops it with SIGTERM.
- */
-interface Crew {
-  /** Sends SIGTERM to every worker, waits for them to exit, deregisters; once. */
-  stop(): Promise<void>;
-  /** Worker processes that are running and have started a job: the ones worth killing. */
-  readonly busy: Set<number>;
-  /** What the current scene does with each line of the supervisor and its workers. */
-  show: (line: string) => void;
-}
 
 export async function runStory({ open, out }: RunContext): Promise<void> {
-  const instance = await open({ namespace: "story_08" });
+  const instance = await open({ namespace: "story_12" });
   try {
     await instance.reset();
-    heading(out, "Step 08 — recovery: kill -9 at random, and nothing is lost");
+    heading(out, "Step 12 — rate limits: at most 10 a second, checked where the job is claimed");
     say(
       out,
-      "Step 06 noticed dead workers; step 07 retried jobs that threw. Step 08 puts the two " +
-        "together: the jobs a dead process had claimed go back through the retry path, the " +
-        "interrupted attempt counted. A supervisor runs three worker processes; we kill them " +
-        "with SIGKILL while they work, and count.",
+      "A partner's API answers 429 Too Many Requests past 10 calls a second. We enqueue 30 jobs " +
+        "that call it, each with { key: 'partner-api', limit: 10, periodMs: 1000 }, and 5 " +
+        "ordinary jobs, then start two workers with 20 slots each.",
     );
-    const crew = await supervise(instance);
-    try {
-      await showChaos(out, instance, crew);
-      await sleep(PAUSE_MS);
-      await showPoisonJob(out, instance, crew);
-      await sleep(PAUSE_MS);
-      await showGracefulShutdown(out, instance, crew);
-    } finally {
-      await crew.stop(); // if a scene failed before the last one stopped it
-    }
-    heading(out, "What step 08 promises, exactly");
+    await showTenASecond(out, instance);
+    await sleep(PAUSE_MS);
+    await showEdge(out, instance);
+    heading(out, "What step 12 promises, exactly");
     say(
       out,
-      "At-least-once: every job runs to the end at least once, or lands in the dead queue with " +
-        "the reason. A job runs twice when its worker died (or was taken for dead) after the job " +
-        "started and before its outcome was recorded. So write jobs that can run twice: make " +
-        "their effect idempotent — an upsert keyed on the job, a unique constraint, a check " +
-        "before the side effect. The lesson shows one.",
+      "At most N starts of one key in each window of the database's clock, across every worker " +
+        "and process; a job over the limit waits where it is, ready, without an attempt. Not " +
+        "N in any second wherever it begins (the edge above), not N running at once (a slow " +
+        "call still overlaps the next ones: that is a concurrency limit), and not N calls: a " +
+        "job that calls twice, or is retried, is started again and counted again.",
     );
     await instance.reset();
   } finally {
@@ -81,211 +47,139 @@ export async function runStory({ open, out }: RunContext): Promise<void> {
   }
 }
 
-async function supervise(instance: StepInstance): Promise<Crew> {
-  if (!instance.supervise) throw new Error("Step 08 has a supervisor.");
-  const busy = new Set<number>();
-  const crew = { busy, show: (_line: string) => {} };
-  const supervisor: Supervisor = await instance.supervise({
-    processes: 3,
-    workerArgs: WORKER_ARGS,
-    retryBackoff: STORY_BACKOFF,
-    heartbeatIntervalMs: 1_000,
-    aliveThresholdMs: 5_000,
-    out: {
-      line: (text = "") => {
-        const running = /^\[worker (\d+)\] .*▶ job/.exec(text);
-        if (running) busy.add(Number(running[1]));
-        const exited = /supervisor: worker (\d+) exited/.exec(text);
-        if (exited) busy.delete(Number(exited[1]));
-        crew.show(text);
-      },
-    },
-  });
-  let stopped: Promise<void> | undefined;
-  return Object.assign(crew, {
-    stop: () => {
-      stopped ??= supervisor.stop("SIGTERM");
-      return stopped;
-    },
-  });
-}
-
-/**
- * What became of a killed worker, from the supervisor's "process … is dead;
- * job 12 (Sleep) → retry, …" line: what it held ("it held jobs 12, 13"),
- * and what the supervisor did ("it saw the exit, pruned the process at once
- * and sent both back to be retried").
- */
-function describeRecovery(jobList: string | undefined): [string, string] {
-  if (jobList === undefined) return ["", "the supervisor has not pruned it yet"];
-  const retried = [...jobList.matchAll(/job (\d+) \([^)]*\) → retry/g)].map((m) => m[1]);
-  const buried = [...jobList.matchAll(/job (\d+) \([^)]*\) → dead queue/g)].map((m) => m[1]);
-  const held = [...retried, ...buried];
-  const pruned = "the supervisor saw it exit and pruned it at once";
-  if (held.length === 0) return ["it held no jobs", pruned];
-  const all = held.length === 1 ? "it" : held.length === 2 ? "both" : `all ${held.length}`;
-  const sentBack =
-    buried.length === 0
-      ? `sent ${all} back to be retried`
-      : `sent ${count(retried.length, "job")} back to be retried and ${count(buried.length, "job")}, out of attempts, to the dead queue`;
-  return [
-    `it held ${held.length === 1 ? "job" : "jobs"} ${held.join(", ")}`,
-    `${pruned}, and ${sentBack}`,
-  ];
-}
-
-/** "1 job", "2 jobs". */
-function count(n: number, noun: string): string {
-  return `${formatNumber(n)} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-async function showChaos(out: Output, instance: StepInstance, crew: Crew): Promise<void> {
-  heading(out, `${formatNumber(JOBS)} jobs, three worker processes, ${KILLS} × kill -9`);
-  const ids = await instance.enqueueMany(
-    Array.from({ length: JOBS }, (_, i) => ({ name: "Sleep", args: { ms: 20 + (i % 30) } })),
+/** 30 limited jobs and 5 ordinary ones, two workers: starts per second, and what waits meanwhile. */
+async function showTenASecond(out: Output, instance: StepInstance): Promise<void> {
+  const starts: { at: number; limited: boolean }[] = [];
+  const limitedIds = new Set(
+    await instance.enqueueMany(
+      Array.from({ length: 30 }, (_, i) => ({
+        name: "Noop",
+        args: { call: i },
+        rateLimit: PARTNER,
+      })),
+    ),
   );
-  const starts = new Map<string, number>();
-  /** The "process … is dead" line of each killed pid, once the supervisor has pruned it. */
-  const recoveries = new Map<number, string>();
-  const recovered = new Set<string>();
-  crew.show = (line) => {
-    const started = /▶ job (\d+) /.exec(line)?.[1];
-    if (started) starts.set(started, (starts.get(started) ?? 0) + 1);
-    const dead = /^supervisor: process \d+ \([^)]*:(\d+)\) is dead; (.*)$/.exec(line);
-    if (dead) {
-      recoveries.set(Number(dead[1]), dead[2] ?? "");
-      for (const [, jobId] of (dead[2] ?? "").matchAll(/job (\d+)/g)) recovered.add(jobId ?? "");
-    }
-  };
-  // Kill only busy workers: a replacement that is still starting holds nothing to recover.
-  await until(
-    async () => crew.busy.size === 3 && ((await instance.counts()).finished ?? 0) >= 100,
-    30_000,
+  await instance.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ name: "Noop", args: { i } })));
+  await sleep(1_050 - (Date.now() % 1_000)); // just after a second of the clock begins, for a clear table
+  const off = instance.events.on("started", (event) =>
+    starts.push({ at: event.at, limited: limitedIds.has(event.jobId) }),
   );
-  let kills = 0;
-  for (; kills < KILLS; kills++) {
-    await until(async () => crew.busy.size > 0, 10_000);
-    const victims = [...crew.busy];
-    const victim = victims[Math.floor(Math.random() * victims.length)];
-    const { finished } = await instance.counts();
-    if (victim === undefined || finished === JOBS) break;
-    process.kill(victim, "SIGKILL");
-    crew.busy.delete(victim);
-    await until(async () => recoveries.has(victim), 10_000);
-    const [held, fate] = describeRecovery(recoveries.get(victim));
-    out.line(
-      `  kill -9 ${victim} (${formatNumber(finished ?? 0)} of ${formatNumber(JOBS)} finished): ${held}`,
+  const noise: string[] = [];
+  const offNoise = instance.events.on("workerError", (event) => noise.push(event.error));
+  const workers = [1, 2].map(() => instance.startWorker({ concurrency: 20 }));
+  try {
+    while (starts.filter((start) => start.limited).length < 10) await sleep(20);
+    say(out, "After the first claims, while the other 20 wait for the next second:");
+    await printRateLimits(out, instance);
+    const attempts = await attemptsOfWaiting(instance.database as Database);
+    say(
+      out,
+      `The ${attempts.waiting} waiting jobs have spent ${attempts.spent} attempts between them: ` +
+        "they were never claimed. No error, no retry, no backoff — the worker asked for jobs " +
+        "and was given the ones it may start, and was told when the next may: it sleeps until " +
+        "then (no polling meanwhile).",
     );
-    out.line(`    → ${fate}`);
-    await sleep(KILL_EVERY_MS);
+    while (starts.length < 35) await sleep(20);
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    off();
+    offNoise();
   }
-  await until(async () => (await instance.counts()).finished === JOBS, 60_000);
-  crew.show = () => {};
-  const counts = await instance.counts();
-  const twice = [...starts.entries()].filter(([, n]) => n > 1).map(([id]) => id);
+  const perSecond = new Map<number, { limited: number; ordinary: number }>();
+  for (const start of starts) {
+    const second = Math.floor(start.at / 1000);
+    const row = perSecond.get(second) ?? { limited: 0, ordinary: 0 };
+    if (start.limited) row.limited++;
+    else row.ordinary++;
+    perSecond.set(second, row);
+  }
   out.line("");
   for (const line of renderTable(
-    ["enqueued", "finished", "ready", "scheduled", "claimed", "dead queue", "ran twice"],
-    [
-      [
-        formatNumber(ids.length),
-        formatNumber(counts.finished ?? 0),
-        formatNumber(counts.ready ?? 0),
-        formatNumber(counts.scheduled ?? 0),
-        formatNumber(counts.claimed ?? 0),
-        formatNumber(counts.failed ?? 0),
-        formatNumber(twice.length),
-      ],
-    ],
+    ["second of the clock", "partner-api jobs started", "ordinary jobs started"],
+    [...perSecond.entries()].map(([second, row]) => [
+      new Date(second * 1000).toISOString().slice(11, 19),
+      String(row.limited),
+      String(row.ordinary),
+    ]),
   ))
     out.line(`  ${line}`);
-  const allRecovered = twice.every((id) => recovered.has(id));
   say(
     out,
-    counts.finished !== JOBS
-      ? "Not every job finished within a minute: the counts above show where the rest are."
-      : `Every job finished; nothing waits and nothing is held. After ${count(kills, "kill")}, ` +
-          `recovery sent ${count(recovered.size, "job")} back through the retry path, and ` +
-          `${count(twice.length, "job")} ran twice` +
-          (allRecovered
-            ? `: ${twice.length === 1 ? "it was" : "each was"} running in a worker the moment it was killed, ` +
-              "and its first run never recorded an outcome. (A job sent back that had not started " +
-              "yet — claimed, not begun — ran once.)"
-            : ", not all of them sent back by recovery: look at the worker output."),
+    `Ten a second, by the database's clock, whichever worker claimed them; the ordinary jobs ` +
+      `did not wait behind them. Errors reported by the workers: ${noise.length}.`,
   );
 }
 
-/** Polls `condition` every 100 ms until it holds or `timeoutMs` passes (the counts then tell). */
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition()) && Date.now() < deadline) await sleep(100);
+/** The fixed window's edge: 20 jobs arrive 300 ms before a second ends. */
+async function showEdge(out: Output, instance: StepInstance): Promise<void> {
+  heading(out, "What is still wrong: the edge of a window");
+  await instance.reset();
+  const worker = instance.startWorker({ concurrency: 20 });
+  const starts: number[] = [];
+  const off = instance.events.on("started", (event) => starts.push(event.at));
+  try {
+    await sleep(1_700 - (Date.now() % 1_000)); // to x.7 s of the clock, a second from now
+    await instance.enqueueMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        name: "Noop",
+        args: { call: i },
+        rateLimit: PARTNER,
+      })),
+    );
+    while (starts.length < 20) await sleep(20);
+  } finally {
+    await worker.stop();
+    off();
+  }
+  const time = (at: number) => new Date(at).toISOString().slice(11, 23);
+  const bySecond = new Map<number, number[]>();
+  for (const at of starts) {
+    const second = Math.floor(at / 1000);
+    bySecond.set(second, [...(bySecond.get(second) ?? []), at]);
+  }
+  for (const line of renderTable(
+    ["second of the clock", "started", "first", "last"],
+    [...bySecond.entries()].map(([second, times]) => [
+      new Date(second * 1000).toISOString().slice(11, 19),
+      String(times.length),
+      time(Math.min(...times)),
+      time(Math.max(...times)),
+    ]),
+  ))
+    out.line(`  ${line}`);
+  const spanMs = Math.max(...starts) - Math.min(...starts);
+  say(
+    out,
+    `20 jobs enqueued 300 ms before a second ends: 10 start at once, in that second's window, ` +
+      `and 10 more as the next second begins — all 20 within ${Math.round(spanMs)} ms: twice ` +
+      "the limit inside one second, though no window holds more than 10. The windows are " +
+      "fixed to the clock (BullMQ's limiter works the same way); a service that counts over " +
+      "any sliding second would refuse the second ten. The lesson measures it, and says what " +
+      "would prevent it.",
+  );
 }
 
-async function showPoisonJob(out: Output, instance: StepInstance, crew: Crew): Promise<void> {
-  heading(out, "A poison job: it kills every worker that runs it");
-  say(
-    out,
-    "KillsItsWorker sends SIGKILL to its own process, as a crash in native code or the " +
-      "out-of-memory killer would. If the death did not count as an attempt, it would take " +
-      "down a worker every few seconds, for ever. It has three attempts.",
-  );
-  crew.show = (line) => {
-    if (/^supervisor: (worker \d+ exited|process \d+ .* is dead)/.test(line)) out.line(`  ${line}`);
-  };
-  const id = await instance.enqueue("KillsItsWorker", {});
-  const buried = async () => ((await instance.failedJobs?.()) ?? []).find((j) => j.jobId === id);
-  await until(async () => (await buried()) !== undefined, 30_000);
-  crew.show = () => {};
-  const job = await buried();
-  out.line("");
-  out.line(
-    job
-      ? `  dead queue: job ${id} after ${job.attempts} attempts — ${job.error}`
-      : `  job ${id} is not in the dead queue after 30 s: ${JSON.stringify(await instance.counts())}`,
-  );
-  say(
-    out,
-    "Three workers died, and the supervisor replaced each; then the job stopped coming back. " +
-      "It waits in the dead queue (npm run step 08 -- failed) for someone to read why.",
-  );
+async function printRateLimits(out: Output, instance: StepInstance): Promise<void> {
+  const reports = (await instance.rateLimits?.()) ?? [];
+  for (const line of renderTable(
+    ["rate key", "limit", "waiting", "started this period", "next may start in"],
+    reports.map((rate) => [
+      rate.key,
+      `${rate.limit} per ${rate.periodMs} ms`,
+      String(rate.waiting),
+      `${rate.startedThisPeriod} of ${rate.limit}`,
+      `${Math.round(rate.nextStartInMs)} ms`,
+    ]),
+  ))
+    out.line(`  ${line}`);
 }
 
-async function showGracefulShutdown(
-  out: Output,
-  instance: StepInstance,
-  crew: Crew,
-): Promise<void> {
-  heading(out, "SIGTERM: finish what can finish, release the rest");
-  say(
-    out,
-    "A deploy stops workers with SIGTERM, and a few seconds later with SIGKILL. Each worker " +
-      "stops claiming, lets its running jobs finish for its shutdown timeout (one second here), " +
-      "then gives the claims of the jobs still running back to ready — so another worker runs " +
-      "them now, rather than after this one is found dead.",
+/** The ready jobs that have a rate key, and the attempts they have spent (none, if held back for free). */
+async function attemptsOfWaiting(database: Database): Promise<{ waiting: number; spent: number }> {
+  const [row] = await database.query<{ waiting: number; spent: number }>(
+    `SELECT count(*)::int AS waiting, coalesce(sum(jobs.attempts), 0)::int AS spent
+     FROM ready_executions JOIN jobs ON jobs.id = ready_executions.job_id
+     WHERE ready_executions.rate_key IS NOT NULL`,
   );
-  const before = await instance.counts();
-  const started = new Set<string>();
-  crew.show = (line) => {
-    const id = /▶ job (\d+) /.exec(line)?.[1];
-    if (id) started.add(id);
-    if (/[▶✓↩] job|SIGTERM/.test(line))
-      out.line(`  ${line.replace(/^\[worker (\d+)\] \S+ +/, "[worker $1] ")}`);
-  };
-  const long = await instance.enqueueMany([
-    { name: "Sleep", args: { ms: 60_000 } },
-    { name: "Sleep", args: { ms: 60_000 } },
-  ]);
-  await instance.enqueueMany(
-    Array.from({ length: 10 }, () => ({ name: "Sleep", args: { ms: 300 } })),
-  );
-  await until(async () => long.every((id) => started.has(id)) && started.size >= 6, 30_000);
-  out.line("  — SIGTERM —");
-  await crew.stop();
-  crew.show = () => {};
-  const after = await instance.counts();
-  out.line("");
-  out.line(
-    `  after the stop: ${(after.finished ?? 0) - (before.finished ?? 0)} of these 12 finished, ` +
-      `${after.ready} back in ready, ${after.claimed} claimed`,
-  );
+  return { waiting: row?.waiting ?? 0, spent: row?.spent ?? 0 };
 }
