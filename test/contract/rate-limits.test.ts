@@ -108,7 +108,7 @@ contractFor("rateLimits", (step, declared) => {
       expect(await storedJobs(instance)).toBe(0);
     });
   } else {
-    it("demonstrates: it cannot be told a limit — it refuses one and stores nothing; the jobs, enqueued without, all start at once", async () => {
+    it("demonstrates: it refuses a rate limit, and starts every job at once", async () => {
       const instance = await openForTest(step, "norate");
       const refused = instance.enqueue("Record", {}, { rateLimit: THREE_PER_HOUR });
       await expect(refused).rejects.toThrow(EnqueueOptionError);
