@@ -1,6 +1,5 @@
-// Unchanged from step 08: steps/08-recovery/orphaned-workers.test.ts
 /**
- * Step 08 when its supervisor is SIGKILLed under load: the worker processes it started are
+ * Step 08 (and 12, its copy) when its supervisor is SIGKILLed under load: the worker processes it started are
  * orphans whose stdout and stderr are pipes nobody reads any more. Each must notice, stop as
  * on SIGTERM (finish what ends within the shutdown timeout, release the rest, deregister) —
  * not die at its next log line holding its claims — and a new worker then runs what is left.
@@ -42,7 +41,12 @@ describe("step 08 — a supervisor killed with SIGKILL", () => {
     ]);
     // Every worker is running (it has noted who its parent is) and busy before the kill.
     await eventually(
-      () => (supervisor.output().match(/\] Step 08 worker .* running with/g) ?? []).length === 3,
+      () =>
+        (
+          supervisor
+            .output()
+            .match(new RegExp(`\\] Step ${step.id} worker .* running with`, "g")) ?? []
+        ).length === 3,
       "the three worker processes to be running",
       30_000,
     );
