@@ -17,7 +17,7 @@
  * @module
  */
 import { InputError } from "./input-error.ts";
-import type { ConcurrencyLimit, EnqueueOptions, NewJob, Step } from "./step.ts";
+import type { ConcurrencyLimit, EnqueueOptions, NewJob, RateLimit, Step } from "./step.ts";
 
 /** The largest priority: a PostgreSQL `smallint`. */
 export const MAX_PRIORITY = 32_767;
@@ -44,6 +44,13 @@ const CONCURRENCY_KEY = new RegExp(
   `^[^\\u0000-\\u001f\\u007f]{1,${MAX_CONCURRENCY_KEY_LENGTH}}$`,
   "u",
 );
+/** The most jobs a rate limit may let start per period. */
+export const MAX_RATE_LIMIT = 1_000_000;
+/** The longest period a rate limit may have: 31 days, in milliseconds. */
+export const MAX_RATE_PERIOD_MS = 31 * 86_400_000;
+const RATE_KEY = /^[\x21-\x7e]{1,200}$/;
+/** What a rate key may be, in words, for error messages. */
+export const RATE_KEY_RULE = "1-200 printable ASCII characters, no spaces";
 
 /** An option the step cannot honour, or a value no step accepts. Nothing was stored. */
 export class EnqueueOptionError extends InputError {
@@ -70,6 +77,15 @@ export function checkEnqueueOptions(step: Step, jobs: readonly NewJob[]): void {
         `Step ${step.id} has no concurrency limits (step 11 adds them): it would run these jobs as many at once as it has slots. Enqueue without concurrency, or on step 11. Nothing was enqueued.`,
       );
     }
+    // A step without rate limits would take "at most 10 per second" and
+    // start all 10,000 jobs at once: the caller would believe a limit holds
+    // (an API's quota, a partner's patience) where none does, and learn
+    // otherwise from the 429s. So the option is refused, not ignored.
+    if (job.rateLimit !== undefined && !step.guarantees.includes("rateLimits")) {
+      throw new EnqueueOptionError(
+        `Step ${step.id} cannot hold jobs to a rate limit (step 12 adds rate limits): enqueue without rateLimit. Nothing was enqueued.`,
+      );
+    }
     checkValues(job);
   }
 }
@@ -93,20 +109,37 @@ function checkValues(options: EnqueueOptions): void {
       `Invalid runAt ${String(runAt)}: pass a valid Date. Nothing was enqueued.`,
     );
   }
-  if (options.concurrency !== undefined) checkConcurrency(options.concurrency);
+  const limitProblem =
+    (options.concurrency === undefined ? undefined : concurrencyProblem(options.concurrency)) ??
+    (options.rateLimit === undefined ? undefined : rateLimitProblem(options.rateLimit));
+  if (limitProblem !== undefined) {
+    throw new EnqueueOptionError(`${limitProblem} Nothing was enqueued.`);
+  }
 }
 
-function checkConcurrency({ key, limit }: ConcurrencyLimit): void {
+/** What is wrong with `concurrency`, or `undefined` if nothing is. */
+function concurrencyProblem({ key, limit }: ConcurrencyLimit): string | undefined {
   // No control characters: PostgreSQL's text refuses "\u0000", and a key is
   // printed by `stats`, where a newline or an escape sequence would lie.
   if (typeof key !== "string" || !CONCURRENCY_KEY.test(key)) {
-    throw new EnqueueOptionError(
-      `Invalid concurrency key ${JSON.stringify(key)}: use 1 to ${MAX_CONCURRENCY_KEY_LENGTH} characters, none of them a control character, such as "account:42". Nothing was enqueued.`,
-    );
+    return `Invalid concurrency key ${JSON.stringify(key)}: use 1 to ${MAX_CONCURRENCY_KEY_LENGTH} characters, none of them a control character, such as "account:42".`;
   }
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_CONCURRENCY_LIMIT) {
-    throw new EnqueueOptionError(
-      `Invalid concurrency limit ${limit}: use a whole number from 1 (one at a time) to ${MAX_CONCURRENCY_LIMIT}. Nothing was enqueued.`,
-    );
+    return `Invalid concurrency limit ${limit}: use a whole number from 1 (one at a time) to ${MAX_CONCURRENCY_LIMIT}.`;
   }
+  return undefined;
+}
+
+/** What is wrong with `rateLimit`, or `undefined` if nothing is. */
+function rateLimitProblem({ key, limit, periodMs }: RateLimit): string | undefined {
+  if (typeof key !== "string" || !RATE_KEY.test(key)) {
+    return `Invalid rate key ${JSON.stringify(key)}: use ${RATE_KEY_RULE}.`;
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_RATE_LIMIT) {
+    return `Invalid rate limit ${limit}: use a whole number of jobs per period, from 1 to ${MAX_RATE_LIMIT}.`;
+  }
+  if (!Number.isSafeInteger(periodMs) || periodMs < 1 || periodMs > MAX_RATE_PERIOD_MS) {
+    return `Invalid rate period ${periodMs} ms: use a whole number of milliseconds, from 1 to ${MAX_RATE_PERIOD_MS} (31 days).`;
+  }
+  return undefined;
 }

@@ -23,6 +23,7 @@ import type {
   NewJob,
   ProcessReport,
   QueueReport,
+  RateLimitReport,
   Step,
   StepInstance,
   SuperviseOptions,
@@ -62,6 +63,8 @@ export interface InstanceParts {
   readonly batches?: Batches;
   /** See {@link StepInstance.concurrencyKeys}. */
   concurrencyKeys?(): Promise<readonly ConcurrencyKeyReport[]>;
+  /** See {@link StepInstance.rateLimits}. */
+  rateLimits?(): Promise<readonly RateLimitReport[]>;
 }
 
 /**
@@ -122,6 +125,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
       add: (batchId, jobs) => checkStoreAnnounce(jobs, (checked) => batches.add(batchId, checked)),
     },
     concurrencyKeys: parts.concurrencyKeys,
+    rateLimits: parts.rateLimits,
   };
 }
 

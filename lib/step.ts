@@ -35,6 +35,8 @@ export const GUARANTEES = {
   scheduledJobs: "Jobs can be scheduled for later",
   recovery: "Jobs of dead workers are recovered automatically",
   concurrencyLimits: "At most N jobs of one key run at once; limit 1 runs them in enqueue order",
+  rateLimits:
+    "At most N jobs of one rate key start per period, the rest held back without spending an attempt",
   batches: "A group of jobs gets exactly one callback when its last job is done",
 } as const;
 
@@ -205,6 +207,12 @@ export interface EnqueueOptions {
    * `concurrencyLimits`); the others wait, in enqueue order.
    */
   readonly concurrency?: ConcurrencyLimit;
+  /**
+   * At most `limit` jobs of rate key `key` start per `periodMs` (steps with
+   * `rateLimits`): "10 per second per API token" is
+   * `{ key: "token:42", limit: 10, periodMs: 1000 }`.
+   */
+  readonly rateLimit?: RateLimit;
 }
 
 /**
@@ -232,6 +240,29 @@ export interface ConcurrencyKeyReport {
   readonly blocked: number;
   /** How long the oldest blocked job has waited, in milliseconds; `null` when none waits. */
   readonly oldestBlockedAgeMs: number | null;
+}
+
+/** A limit on how many jobs of one key may start per period (see {@link EnqueueOptions.rateLimit}). */
+export interface RateLimit {
+  /** Which jobs count together: every job enqueued with this key. */
+  readonly key: string;
+  /** How many of them may start per period: a whole number, at least 1. */
+  readonly limit: number;
+  /** The period, in whole milliseconds, at least 1. */
+  readonly periodMs: number;
+}
+
+/** One rate key, as `stats` shows it (see {@link StepInstance.rateLimits}). */
+export interface RateLimitReport extends RateLimit {
+  /** Its jobs that are ready and not started yet: held back by the limit, or about to start. */
+  readonly waiting: number;
+  /** How many of its jobs have started in the current period. */
+  readonly startedThisPeriod: number;
+  /**
+   * In how many milliseconds the next of its jobs may start: 0 when the
+   * current period has room.
+   */
+  readonly nextStartInMs: number;
 }
 
 /** A job to enqueue. */
@@ -387,6 +418,11 @@ export interface StepInstance {
    * they are done (`npm run step NN -- batches` lists them).
    */
   readonly batches?: Batches;
+  /**
+   * Optional, for steps with `rateLimits`: every rate key, with its limit,
+   * the jobs waiting for it and when the next may start (`stats` prints them).
+   */
+  rateLimits?(): Promise<readonly RateLimitReport[]>;
 }
 
 /** Where a supervisor says what it does; the CLI passes the terminal. */

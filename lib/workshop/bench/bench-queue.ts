@@ -10,7 +10,7 @@
  * @module
  */
 import type { JobEvents } from "../../events.ts";
-import type { NewJob, StepInstance, Worker } from "../../step.ts";
+import type { EnqueueOptions, NewJob, StepInstance, Worker } from "../../step.ts";
 
 export interface BenchQueue {
   /** How progress lines name it: `step 08`, `graphile-worker 0.17.3 (reference)`. */
@@ -30,13 +30,18 @@ export interface BenchQueue {
 
 const NOOP: NewJob = { name: "Noop", args: {} };
 
-/** A step, as the scenarios drive it: its `Noop` job, `enqueueMany` for bulk, its own worker. */
-export function benchQueueOf(instance: StepInstance): BenchQueue {
+/**
+ * A step, as the scenarios drive it: its `Noop` job, `enqueueMany` for bulk,
+ * its own worker. `options` go with every job, for a step's benchmark that
+ * times what one costs (step 12: a rate limit that is never reached).
+ */
+export function benchQueueOf(instance: StepInstance, options: EnqueueOptions = {}): BenchQueue {
+  const noop: NewJob = { ...NOOP, ...options };
   return {
     label: `step ${instance.step.id}`,
     events: instance.events,
-    enqueueNoop: () => instance.enqueue(NOOP.name, NOOP.args),
-    enqueueNoops: (count) => instance.enqueueMany(Array.from({ length: count }, () => NOOP)),
+    enqueueNoop: () => instance.enqueue(noop.name, noop.args, options),
+    enqueueNoops: (count) => instance.enqueueMany(Array.from({ length: count }, () => noop)),
     startWorker: async (concurrency) => instance.startWorker({ concurrency }),
   };
 }

@@ -135,6 +135,8 @@ export interface LatencyResult {
  * called, which adds the enqueue's own time. That is the fair measure against
  * Redis, where the worker's BRPOP reply and the LPUSH's reply leave the server
  * together and the job often starts before the enqueue call returns.
+ * (A step's benchmark that times what an enqueue option costs passes
+ * `benchQueueOf(instance, options)`.)
  */
 export async function measurePickupLatency(
   target: StepInstance | BenchQueue,

@@ -144,6 +144,8 @@ async function runCommand(
         queue: { type: "string" },
         key: { type: "string" },
         limit: { type: "string" },
+        "rate-limit": { type: "string" },
+        "rate-key": { type: "string" },
         "args-file": { type: "string" },
         batch: { type: "string" },
       } as const;

@@ -35,6 +35,7 @@ export function stepUsage(step: Step): string {
     "                                                    [--at TIME | --in DURATION] [--priority N]",
     "                                                    [--queue NAME] (steps with them, 07 on)",
     "                                                    [--key KEY [--limit N]] (step 11)",
+    "                                                    [--rate-limit N/PERIOD --rate-key KEY] (12)",
     "                                                    [--batch ID] (steps with batches, 14)",
     "  stats            jobs per state and per queue     [--json]",
     "  failed           the dead queue (07 on)           [--stacks] [--json]",
@@ -70,7 +71,7 @@ export const COMMAND_USAGE = {
     ].join("\n"),
   enqueue: (n: string, jobs: readonly string[]) =>
     [
-      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--key KEY [--limit N]] [--batch ID] [--namespace NAME]`,
+      `Usage: npm run step ${n} -- enqueue <JobName> [json-args | --args-file PATH|-] [--count N] [--at TIME | --in DURATION] [--priority N] [--queue NAME] [--key KEY [--limit N]] [--rate-limit N/PERIOD --rate-key KEY] [--batch ID] [--namespace NAME]`,
       "",
       "Enqueues a job; json-args is one JSON value (quote it for your shell).",
       `  e.g. npm run step ${n} -- enqueue SendWelcomeEmail '{"userId": 42}' --count 5`,
@@ -88,6 +89,9 @@ export const COMMAND_USAGE = {
       "  --limit N          how many of the key's jobs may run at once (default 1)",
       "                     (--key and --limit: steps with concurrency limits, 11;",
       "                     others refuse them)",
+      "  --rate-limit N/PERIOD --rate-key KEY",
+      "                     at most N jobs of KEY start per PERIOD (10/1s, 10/s, 100/5m);",
+      "                     the rest wait, no attempt spent (step 12; others refuse it)",
       "  --batch ID         add them to open batch ID (steps with batches, 14;",
       "                     see batches --help)",
       NAMESPACE_HELP,
@@ -96,7 +100,7 @@ export const COMMAND_USAGE = {
       ...jobs,
     ].join("\n"),
   stats: (n: string) =>
-    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, (06 on) the worker processes, and (11) the\njobs blocked per concurrency key.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
+    `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, (06 on) the worker processes, (11) the jobs\nblocked per concurrency key, and (12) each rate key: its limit, its jobs waiting\nand when the next may start.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
     `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
   reset: (n: string) =>

@@ -5,7 +5,8 @@
  */
 import { UsageError } from "./usage-error.ts";
 
-const UNITS_MS: Readonly<Record<string, number>> = {
+/** Milliseconds in each unit a duration may be written in (`500ms`, `30s`, …). */
+export const UNITS_MS: Readonly<Record<string, number>> = {
   ms: 1,
   s: 1_000,
   m: 60_000,

@@ -58,6 +58,7 @@ export const GUARANTEE_HEADINGS: Record<Guarantee, string> = {
   scheduledJobs: "scheduled jobs",
   recovery: "automatic recovery",
   concurrencyLimits: "concurrency limits per key",
+  rateLimits: "rate limits",
   batches: "batches, one callback",
 };
 

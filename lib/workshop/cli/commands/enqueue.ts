@@ -15,6 +15,7 @@ import type { JobRegistry } from "../../../jobs/registry.ts";
 import type { EnqueueOptions, StepInstance } from "../../../step.ts";
 import { summarizeArguments } from "../argument-summary.ts";
 import { integerFlag, type Parsed } from "../parse.ts";
+import { parseRateLimitFlags } from "../rate-limit-flag.ts";
 import { UsageError } from "../usage-error.ts";
 import { parseDuration, parseTime } from "../when.ts";
 import { batchesOf } from "./batches.ts";
@@ -103,7 +104,8 @@ export function describeJobs(registry: JobRegistry): string[] {
 }
 
 /**
- * `--at`, `--in`, `--priority`, `--queue`, `--key`, `--limit`, as {@link EnqueueOptions}. Whether
+ * `--at`, `--in`, `--priority`, `--queue`, `--key`, `--limit`, `--rate-limit`
+ * with `--rate-key`, as {@link EnqueueOptions}. Whether
  * the step supports them is the step's to say (it refuses what it cannot
  * honour, naming the step that adds it); this only reads them.
  */
@@ -123,8 +125,10 @@ export function parseEnqueueOptions(parsed: Parsed, usage: string): EnqueueOptio
   if (limit !== undefined && typeof key !== "string") {
     throw new UsageError("--limit applies to a concurrency key: give --key too.", usage);
   }
+  const rateLimit = parseRateLimitFlags(parsed, usage);
   return {
     ...(typeof key === "string" ? { concurrency: { key, limit: limit ?? 1 } } : {}),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
     ...(runAt === undefined ? {} : { runAt }),
     ...(priority === undefined ? {} : { priority }),
     ...(typeof queue === "string" ? { queue } : {}),
@@ -154,6 +158,9 @@ export async function runEnqueueCommand(
     options.concurrency === undefined
       ? ""
       : `, key ${options.concurrency.key} (at most ${options.concurrency.limit} at once)`,
+    options.rateLimit === undefined
+      ? ""
+      : `, at most ${options.rateLimit.limit} of key ${options.rateLimit.key} starting per ${options.rateLimit.periodMs} ms`,
   ].join("");
   const text = JSON.stringify(args);
   // Arguments from a file can be long; the terminal gets their start.

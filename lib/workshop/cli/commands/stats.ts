@@ -1,11 +1,17 @@
 /**
  * `npm run step NN -- stats [--json]`: jobs per state, ready jobs per queue,
- * (06 on) the processes, and (11) the jobs blocked per concurrency key.
+ * (06 on) the processes, (11) the jobs blocked per concurrency key, and (12)
+ * the rate keys.
  *
  * @module
  */
 
-import type { ConcurrencyKeyReport, QueueReport, StepInstance } from "../../../step.ts";
+import type {
+  ConcurrencyKeyReport,
+  QueueReport,
+  RateLimitReport,
+  StepInstance,
+} from "../../../step.ts";
 import { renderTable } from "../../format.ts";
 
 export async function runStatsCommand(instance: StepInstance, json: boolean): Promise<void> {
@@ -15,6 +21,8 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
   const processes = instance.processes ? await instance.processes() : undefined;
   // Steps with concurrency limits (11) also know their keys.
   const concurrencyKeys = instance.concurrencyKeys ? await instance.concurrencyKeys() : undefined;
+  // Steps with rate limits (12) also know their rate keys.
+  const rateLimits = instance.rateLimits ? await instance.rateLimits() : undefined;
   if (json) {
     console.log(
       JSON.stringify({
@@ -24,6 +32,7 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
         queues,
         processes,
         concurrencyKeys,
+        rateLimits,
       }),
     );
     return;
@@ -35,6 +44,10 @@ export async function runStatsCommand(instance: StepInstance, json: boolean): Pr
   if (concurrencyKeys !== undefined) {
     console.log("");
     printConcurrencyKeys(concurrencyKeys);
+  }
+  if (rateLimits !== undefined) {
+    console.log("");
+    printRateLimits(rateLimits);
   }
   if (processes === undefined) return;
   console.log("");
@@ -105,6 +118,29 @@ function printConcurrencyKeys(keys: readonly ConcurrencyKeyReport[]): void {
   if (keys.length > KEYS_SHOWN) {
     console.log(`… and ${keys.length - KEYS_SHOWN} more keys (--json lists them all).`);
   }
+}
+
+/**
+ * Per rate key: its limit, the jobs waiting (ready, held back or about to
+ * start), how much of the current period is used, and when the next may start.
+ */
+function printRateLimits(rateLimits: readonly RateLimitReport[]): void {
+  if (rateLimits.length === 0) {
+    console.log("No rate key has been used.");
+    return;
+  }
+  const rows = rateLimits.map((rate) => [
+    rate.key,
+    `${rate.limit} per ${rate.periodMs} ms`,
+    String(rate.waiting),
+    `${rate.startedThisPeriod} of ${rate.limit}`,
+    rate.nextStartInMs > 0 ? `in ${seconds(rate.nextStartInMs)}` : "now",
+  ]);
+  for (const line of renderTable(
+    ["rate key", "limit", "waiting", "started this period", "next may start"],
+    rows,
+  ))
+    console.log(line);
 }
 
 function seconds(ms: number): string {
