@@ -21,6 +21,8 @@ import type {
   NewJob,
   ProcessReport,
   QueueReport,
+  RecurringSchedule,
+  Scheduler,
   Step,
   StepInstance,
   SuperviseOptions,
@@ -53,6 +55,8 @@ export interface InstanceParts {
   failedJobs?(): Promise<readonly FailedJobReport[]>;
   /** See {@link StepInstance.retryFailedJobs}. */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /** See {@link StepInstance.scheduler}. */
+  scheduler?(schedules?: readonly RecurringSchedule[]): Scheduler;
 }
 
 /**
@@ -102,6 +106,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     supervise: parts.supervise,
     failedJobs: parts.failedJobs,
     retryFailedJobs: parts.retryFailedJobs,
+    scheduler: parts.scheduler,
   };
 }
 

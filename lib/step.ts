@@ -34,6 +34,8 @@ export const GUARANTEES = {
   priorities: "Urgent jobs and named queues are served first",
   scheduledJobs: "Jobs can be scheduled for later",
   recovery: "Jobs of dead workers are recovered automatically",
+  recurringJobs:
+    "Each tick of a recurring schedule is enqueued exactly once, whatever the number of schedulers",
 } as const;
 
 export type Guarantee = keyof typeof GUARANTEES;
@@ -200,6 +202,52 @@ export interface EnqueueOptions {
   readonly runAt?: Date;
 }
 
+/**
+ * A job enqueued on a cron schedule, declared in code (steps with
+ * `recurringJobs`): `{ name: "nightly-report", cron: "0 3 * * *", timeZone:
+ * "Europe/Paris", job: "SendReport", args: {} }`.
+ */
+export interface RecurringSchedule {
+  /** Its key: each tick is stored under (name, tick), so renaming a schedule starts a new one. */
+  readonly name: string;
+  /** A cron expression: five fields (minute, hour, day, month, weekday), or six with seconds first. */
+  readonly cron: string;
+  /** The IANA time zone the expression is read in (`Europe/Paris`); UTC unless told. */
+  readonly timeZone?: string;
+  /** The job each tick enqueues, and its arguments. */
+  readonly job: string;
+  readonly args?: JsonValue;
+  /**
+   * Ticks that passed while no scheduler ran: `"skip"` (the default)
+   * enqueues only the latest; `{ fillUpTo: n }` enqueues each of them, the
+   * latest `n` at most.
+   */
+  readonly missedTicks?: "skip" | { readonly fillUpTo: number };
+}
+
+/** A schedule, with when it last ran and when it runs next (`npm run step NN -- schedules`). */
+export interface ScheduleReport {
+  readonly schedule: RecurringSchedule;
+  /** The latest tick enqueued, by any scheduler, and its job (`null` if its job is gone). */
+  readonly last: { readonly tickAt: Date; readonly jobId: string | null } | null;
+  /** Its next tick after now; `null` if its expression never matches again. */
+  readonly nextTickAt: Date | null;
+}
+
+/** What enqueues a step's recurring jobs (steps with `recurringJobs`). */
+export interface Scheduler {
+  /**
+   * What a scheduler does each time it wakes, at `at`: enqueues the ticks
+   * due by then that no scheduler has enqueued yet (missed ones as each
+   * schedule says), and resolves with the ids of the jobs this call
+   * enqueued. A running scheduler calls it with the time by its clock;
+   * tests call it with a time of their own.
+   */
+  tick(at: Date): Promise<readonly string[]>;
+  /** Each schedule with its last and next run. */
+  list(): Promise<readonly ScheduleReport[]>;
+}
+
 /** A job to enqueue. */
 export interface NewJob extends EnqueueOptions {
   readonly name: string;
@@ -278,6 +326,13 @@ export interface StepInstance {
    * Resolves with the ids it put back; ids not in the dead queue are skipped.
    */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /**
+   * Optional, for steps with `recurringJobs`: a scheduler of `schedules` —
+   * the step's own, declared in its code, when not given. Throws an
+   * `InputError` naming the schedule if one is invalid (its expression, its
+   * time zone, its job or its arguments).
+   */
+  scheduler?(schedules?: readonly RecurringSchedule[]): Scheduler;
 }
 
 /** Where a supervisor says what it does; the CLI passes the terminal. */

@@ -21,6 +21,7 @@ import {
   readArgumentsText,
   runEnqueueCommand,
 } from "./commands/enqueue.ts";
+import { requireSchedules, runSchedulesCommand } from "./commands/schedules.ts";
 import { runStatsCommand } from "./commands/stats.ts";
 import { requireSupervisor, runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
@@ -188,6 +189,16 @@ async function runCommand(
       requireDeadQueue(step);
       await withInstance(parsed, (instance) =>
         runRetryCommand(instance, all ? "all" : parsed.positionals),
+      );
+      return 0;
+    }
+    case "schedules": {
+      const usage = COMMAND_USAGE.schedules(n);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, json: { type: "boolean" } }, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      requireSchedules(step);
+      await withInstance(parsed, (instance) =>
+        runSchedulesCommand(instance, parsed.flags.json === true),
       );
       return 0;
     }

@@ -57,6 +57,7 @@ export const GUARANTEE_HEADINGS: Record<Guarantee, string> = {
   priorities: "priorities",
   scheduledJobs: "scheduled jobs",
   recovery: "automatic recovery",
+  recurringJobs: "recurring jobs, once per tick",
 };
 
 const STEP_TITLE = /^step (\d{2}-[a-z0-9-]+)$/;
