@@ -88,8 +88,9 @@ describe("the worker command reads its flags from the step", () => {
   it("says it ignores another step's setting, naming the steps that have it, and refuses a flag no step has", async () => {
     const ignored = await runStepCommand("05", "worker", "--shutdown-timeout", "5", "--help");
     expect(ignored.code).toBe(0);
-    expect(ignored.stderr).toContain(
-      "note: step 05-claims has no --shutdown-timeout (a setting of step 08): ignored.",
+    // Step 08 and the steps built on it, which keep its settings.
+    expect(ignored.stderr).toMatch(
+      /note: step 05-claims has no --shutdown-timeout \(a setting of steps? 08(, \d\d)*\): ignored\./,
     );
     const unknown = await runStepCommand("05", "worker", "--shutdown-timout", "5");
     expect(unknown.code).toBe(2);

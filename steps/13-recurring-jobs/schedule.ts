@@ -56,6 +56,7 @@ export class CheckedSchedule {
     return this.definition.name;
   }
 
+  // #region due-ticks
   /**
    * The ticks due at `at`, oldest first: those at or before `at` and after
    * `lastTick` (the latest any scheduler enqueued) — or, for a schedule that
@@ -89,6 +90,7 @@ export class CheckedSchedule {
   nextTick(after: Date): Date | null {
     return this.#cron.nextRun(after);
   }
+  // #endregion due-ticks
 }
 
 /**

@@ -1,84 +1,55 @@
-// Unchanged from step 08: steps/08-recovery/demo/bench.ts
 /**
- * `npm run step 08 -- bench`: `kill -9` of a worker process in the middle of
- * its jobs, on steps 04, 05, 07 and 08 in the same run — how many jobs each
- * loses, leaves stuck or runs twice, and how long until the killed worker's
- * jobs are done.
+ * `npm run step 13 -- bench`: a job every second, enqueued by 1, 3 and 10
+ * schedulers at once — the naive way on step 08 (a `setInterval` in each
+ * process) and step 13's (a scheduler in each supervisor, one key per
+ * tick) — in the same run: jobs per tick, and what each tick costs.
  *
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { StepInstance } from "../../../lib/step.ts";
-import { runWorkerAndKill } from "../../../lib/workshop/bench/kill-worker.ts";
-import { RunTracker } from "../../../lib/workshop/bench/run-tracker.ts";
-import { median } from "../../../lib/workshop/bench/statistics.ts";
+import { workshopJobs } from "../../../lib/jobs/catalog.ts";
+import type { RecurringSchedule, StepInstance } from "../../../lib/step.ts";
 import type { RunContext } from "../../../lib/workshop/demo.ts";
 import { formatNumber, renderTable } from "../../../lib/workshop/format.ts";
 import { heading, say } from "../../../lib/workshop/story.ts";
+import { databaseNow } from "../recurring-executions.ts";
+import { TickingScheduler } from "../scheduler.ts";
+import { runSchedulerLoop } from "../scheduler-loop.ts";
 
 interface Settings {
-  readonly jobs: number;
-  readonly sleepMs: number;
-  readonly concurrency: number;
-  /** The worker process is killed once it has finished this many jobs: it is busy, mid-batch. */
-  readonly killAfterFinished: number;
-  /** After the kill, no job finished for this long and none waiting: the rest will never run. */
-  readonly quietMs: number;
-  /**
-   * Heartbeat interval and alive threshold of both workers, for the steps
-   * that have them (the defaults are 10 s and 60 s): with no supervisor
-   * watching, the threshold is how the healthy worker learns the other died.
-   */
-  readonly heartbeatIntervalMs: number;
-  readonly aliveThresholdMs: number;
-  readonly rounds: number;
-  readonly timeoutMs: number;
+  /** How long each run lets its schedulers tick, in whole seconds (one tick a second). */
+  readonly seconds: number;
+  readonly schedulerCounts: readonly number[];
 }
 
-const FULL: Settings = {
-  jobs: 200,
-  sleepMs: 200,
-  concurrency: 10,
-  killAfterFinished: 40,
-  quietMs: 5_000,
-  heartbeatIntervalMs: 1_000,
-  aliveThresholdMs: 5_000,
-  rounds: 3,
-  timeoutMs: 120_000,
-};
-const QUICK: Settings = {
-  ...FULL,
-  jobs: 40,
-  sleepMs: 100,
-  concurrency: 5,
-  killAfterFinished: 5,
-  rounds: 1,
+const FULL: Settings = { seconds: 15, schedulerCounts: [1, 3, 10] };
+const QUICK: Settings = { seconds: 3, schedulerCounts: [1, 3, 10] };
+
+const EVERY_SECOND: RecurringSchedule = {
+  name: "every-second",
+  cron: "* * * * * *",
+  job: "Noop",
+  args: { schedule: "every-second" },
 };
 
-/** The steps compared, each in a namespace of this benchmark's own. */
-const RUNS = [
-  { step: "04", namespace: "bench08_vs04" },
-  { step: "05", namespace: "bench08_vs05" },
-  { step: "07", namespace: "bench08_vs07" },
-  { step: "08", namespace: "bench08" },
+/** The two ways compared, each in a namespace of this benchmark's own. */
+const WAYS = [
+  { label: "08 + setInterval per process", step: "08", namespace: "bench13_naive" },
+  { label: "13 scheduler per supervisor", step: "13", namespace: "bench13" },
 ] as const;
 
-/** One kill, accounted for. Every job is in exactly one of done, lost or stuck. */
-interface CrashResult {
-  /** The jobs the killed worker had taken and not finished. */
-  readonly held: number;
-  /** Finished (or failed for good) by anyone. */
-  readonly done: number;
-  /** Never done, and nowhere to be found: gone from the queue. */
-  readonly lost: number;
-  /** Never done, and still claimed by the dead worker. */
-  readonly stuck: number;
-  /** Started again after the kill by the healthy worker. */
-  readonly ranTwice: number;
-  /** Held by the killed worker, and done by the healthy one afterwards. */
-  readonly recovered: number;
-  /** From the kill until every job was done; `null` if some never were. */
-  readonly recoveryMs: number | null;
+/** One run: `schedulers` of one way, for `seconds`. */
+interface TickResult {
+  readonly way: string;
+  readonly schedulers: number;
+  /** Ticks that passed while they ran (one a second). */
+  readonly ticks: number;
+  readonly jobs: number;
+  readonly jobsPerTick: number;
+  /** Statements all schedulers sent, per tick. */
+  readonly statementsPerTick: number;
+  /** Time all schedulers spent ticking (or enqueuing, for the timers), per tick, in ms. */
+  readonly busyMsPerTick: number;
 }
 
 export async function runBenchmark({
@@ -89,139 +60,205 @@ export async function runBenchmark({
   saveChart,
 }: RunContext): Promise<void> {
   const settings = quick ? QUICK : FULL;
-  heading(out, "Step 08 benchmark — kill -9 in the middle of the work, 04, 05, 07 and 08");
+  heading(out, "Step 13 benchmark — a job every second, with 1, 3 and 10 schedulers");
   say(
     out,
-    `${settings.jobs} jobs that sleep ${settings.sleepMs} ms; a worker process with ` +
-      `${settings.concurrency} slots gets SIGKILL once it has finished ${settings.killAfterFinished}, ` +
-      "then a healthy worker takes over (step defaults, but a heartbeat every " +
-      `${settings.heartbeatIntervalMs / 1000} s and an alive threshold of ${settings.aliveThresholdMs / 1000} s ` +
-      "for both workers, where the step has them). Held: the jobs the killed worker had taken " +
-      "and not finished. Every job ends up done, lost (gone from the queue) or stuck (claimed by " +
-      "the dead worker); ran twice: started before the kill and again after it; recovery: from " +
-      "the kill until every job was done. " +
-      `${settings.rounds} round(s), interleaved, median reported.`,
+    `A schedule that ticks every second, run for ${settings.seconds} s by each number of ` +
+      "schedulers, each with a connection pool of its own as a process would have. Step 08 " +
+      "has no scheduler: each process runs a setInterval of 1 s that enqueues the job. Step 13: " +
+      "each runs the scheduler loop a supervisor runs, on the database's clock. Statements " +
+      "and busy time are those of all schedulers together, per tick; busy time is the time " +
+      "spent in tick (waiting on another's key included) or in enqueue. All schedulers run in " +
+      "this one Node process, so ten of them also wait for each other's turn on its event loop.",
   );
-  const instances = await Promise.all(RUNS.map((run) => open(run)));
-  const results: CrashResult[][] = RUNS.map(() => []);
-  try {
-    for (let round = 0; round < settings.rounds; round++) {
-      for (const [index, instance] of instances.entries()) {
-        out.line(`  round ${round + 1}: step ${instance.step.id}…`);
-        results[index]?.push(await measureCrash(instance, settings));
+  const results: TickResult[] = [];
+  for (const count of settings.schedulerCounts) {
+    for (const way of WAYS) {
+      out.line(`  ${count} scheduler(s), ${way.label}…`);
+      const instances = await Promise.all(
+        Array.from({ length: count }, () =>
+          open({ step: way.step, namespace: way.namespace, poolSize: 2 }),
+        ),
+      );
+      try {
+        await instances[0]?.reset();
+        await openConnections(instances);
+        const measure = way.step === "08" ? measureTimers : measureSchedulers;
+        results.push({
+          way: way.label,
+          schedulers: count,
+          ...(await measure(instances, settings)),
+        });
+      } finally {
+        await Promise.all(instances.map((instance) => instance.close()));
       }
     }
-  } finally {
-    await Promise.all(instances.map((instance) => instance.close()));
   }
-  const medianOf = (index: number, pick: (result: CrashResult) => number) =>
-    median((results[index] ?? []).map(pick));
-  const recoveryOf = (index: number): number | null => {
-    const times = (results[index] ?? []).map((result) => result.recoveryMs);
-    return times.every((time) => time !== null) ? median(times) : null;
-  };
-  const rows = RUNS.map((run, index) => [
-    `${run.step} ${instances[index]?.step.slug ?? ""}`,
-    formatNumber(medianOf(index, (result) => result.held)),
-    formatNumber(medianOf(index, (result) => result.lost)),
-    formatNumber(medianOf(index, (result) => result.stuck)),
-    formatNumber(medianOf(index, (result) => result.ranTwice)),
-    formatNumber(medianOf(index, (result) => result.recovered)),
-    recoveryOf(index) === null ? "never" : `${formatNumber((recoveryOf(index) ?? 0) / 1000)} s`,
-  ]);
   out.line("");
   for (const line of renderTable(
-    ["step", "held", "lost", "stuck", "ran twice", "recovered", "recovery"],
-    rows,
+    [
+      "way",
+      "schedulers",
+      "ticks",
+      "jobs",
+      "jobs per tick",
+      "statements per tick",
+      "busy ms per tick",
+    ],
+    results.map((result) => [
+      result.way,
+      String(result.schedulers),
+      String(result.ticks),
+      String(result.jobs),
+      formatNumber(result.jobsPerTick),
+      formatNumber(result.statementsPerTick),
+      formatNumber(result.busyMsPerTick),
+    ]),
   ))
     out.line(`  ${line}`);
   say(
     out,
-    "Step 08's recovery time is the alive threshold (the killed worker's heartbeat has to go " +
-      "stale), then at most one heartbeat interval until the healthy worker prunes it, then the " +
-      "default retry backoff (10 s, up to ×1.5 jitter): the interrupted attempt counts as a " +
-      "failed one. Under a supervisor, which sees its worker exit, the threshold drops out.",
+    "The timers enqueue one job per process per tick: duplicates grow with the processes. " +
+      "Step 13 enqueues one, whatever their number. Its cost per tick grows with them too, " +
+      "but by little: the scheduler that wakes first enqueues (10 statements, with the key and " +
+      "the clock); one that arrives while the key is held waits for it and does nothing " +
+      "(5); one that arrives later sees the tick taken and sends no transaction at all (2).",
   );
-  await saveResults("step-08", settings, { steps: RUNS.map((run) => run.step), results });
-  await saveChart("crash.svg", {
-    title: "kill -9 of a busy worker: what became of the jobs it held",
-    valueLabel: "jobs",
-    categories: RUNS.map((run, index) => ({
-      label: `${run.step} ${instances[index]?.step.slug ?? ""}`,
-      colour: ["#4e79a7", "#f28e2b", "#e15759", "#59a14f"][index] ?? "#888",
-      highlight: run.step === "08",
+  await saveResults("step-13", settings, { results });
+  await saveChart("recurring.svg", {
+    title: "Jobs enqueued per tick of a one-job schedule",
+    valueLabel: "jobs per tick",
+    categories: WAYS.map((way, index) => ({
+      label: way.label,
+      colour: ["#e15759", "#59a14f"][index] ?? "#888",
+      highlight: way.step === "13",
     })),
-    series: [
-      { label: "lost", values: RUNS.map((_, i) => medianOf(i, (r) => r.lost)) },
-      { label: "stuck", values: RUNS.map((_, i) => medianOf(i, (r) => r.stuck)) },
-      { label: "ran twice", values: RUNS.map((_, i) => medianOf(i, (r) => r.ranTwice)) },
-      { label: "recovered", values: RUNS.map((_, i) => medianOf(i, (r) => r.recovered)) },
-    ],
+    series: settings.schedulerCounts.map((count) => ({
+      label: `${count} scheduler(s)`,
+      values: WAYS.map(
+        (way) =>
+          results.find((result) => result.way === way.label && result.schedulers === count)
+            ?.jobsPerTick ?? null,
+      ),
+    })),
   });
 }
 
-async function measureCrash(instance: StepInstance, settings: Settings): Promise<CrashResult> {
-  await instance.reset();
-  const ids = await instance.enqueueMany(
-    Array.from({ length: settings.jobs }, () => ({
-      name: "Sleep",
-      args: { ms: settings.sleepMs },
-    })),
-  );
-  const { finishedThere, startedThere, killedAt } = await runWorkerAndKill(instance, {
-    concurrency: settings.concurrency,
-    killAfterFinished: settings.killAfterFinished,
-    timeoutMs: settings.timeoutMs,
-    args: [
-      "--heartbeat-interval",
-      String(settings.heartbeatIntervalMs),
-      "--alive-threshold",
-      String(settings.aliveThresholdMs),
-    ],
-  });
-  const countsAtKill = await instance.counts();
-  // Claimed by it (steps with claims), or taken from the list and not
-  // finished (04, where a taken job is in no list at all).
-  const held = countsAtKill.claimed ?? ids.length - finishedThere.size - (countsAtKill.queued ?? 0);
+type Measured = Omit<TickResult, "way" | "schedulers">;
 
-  // A healthy worker, with the step's defaults, takes over until every job
-  // is done — or nothing has finished for a while and nothing waits.
-  const tracker = new RunTracker(instance.events);
-  const doneAt = new Map<string, number>();
-  const unsubscribe = (["finished", "failed"] as const).map((event) =>
-    instance.events.on(event, (e) => doneAt.set(e.jobId, e.at)),
-  );
-  const healthy = instance.startWorker({
-    concurrency: settings.concurrency,
-    heartbeatIntervalMs: settings.heartbeatIntervalMs,
-  });
-  const deadline = Date.now() + settings.timeoutMs;
-  let lastDone = Date.now();
-  let doneSoFar = 0;
-  while (Date.now() < deadline) {
-    await sleep(100);
-    const done = finishedThere.size + doneAt.size;
-    if (done === ids.length) break;
-    if (done > doneSoFar) [doneSoFar, lastDone] = [done, Date.now()];
-    const counts = await instance.counts();
-    const waiting = (counts.queued ?? 0) + (counts.ready ?? 0) + (counts.scheduled ?? 0);
-    if (waiting === 0 && Date.now() - lastDone > settings.quietMs) break;
-  }
-  await healthy.stop();
-  for (const off of unsubscribe) off();
-  tracker.stop();
-
-  const done = ids.filter((id) => finishedThere.has(id) || doneAt.has(id)).length;
-  const stuck = (await instance.counts()).claimed ?? 0;
-  const lost = ids.length - done - stuck;
-  return {
-    held,
-    done,
-    lost,
-    stuck,
-    ranTwice: [...startedThere].filter((id) => tracker.firstStart(id) !== undefined).length,
-    // Every job the killed worker did not hold was done by the healthy one.
-    recovered: Math.max(0, held - lost - stuck),
-    recoveryMs: done === ids.length ? Math.max(0, ...doneAt.values()) - killedAt : null,
+/**
+ * Step 08: a `setInterval` in each "process", started when the process
+ * starts (a random moment within the first second), each stopped after it
+ * fired `seconds` times: the same ticks for every process, however late it
+ * started.
+ */
+async function measureTimers(instances: StepInstance[], settings: Settings): Promise<Measured> {
+  const statementsBefore = totalStatements(instances);
+  let busyMs = 0;
+  const enqueues: Promise<unknown>[] = [];
+  const timing = async (instance: StepInstance) => {
+    const started = performance.now();
+    await instance.enqueue(EVERY_SECOND.job, EVERY_SECOND.args);
+    busyMs += performance.now() - started;
   };
+  await Promise.all(
+    instances.map(async (instance) => {
+      await sleep(Math.random() * 1_000);
+      await new Promise<void>((done) => {
+        let fired = 0;
+        const timer = setInterval(() => {
+          enqueues.push(timing(instance));
+          if (++fired < settings.seconds) return;
+          clearInterval(timer);
+          done();
+        }, 1_000);
+      });
+    }),
+  );
+  await Promise.all(enqueues);
+  const statements = totalStatements(instances) - statementsBefore;
+  return summary(settings.seconds, await countJobs(instances[0]), statements, busyMs);
+}
+
+/** Step 13: the scheduler loop of each supervisor, on the database's clock. */
+async function measureSchedulers(instances: StepInstance[], settings: Settings): Promise<Measured> {
+  const statementsBefore = totalStatements(instances);
+  const stopping = new AbortController();
+  const timed = instances.map((instance) => {
+    if (!instance.database) throw new Error("Step 13 is a Postgres step.");
+    return new TimedScheduler(instance.database, [EVERY_SECOND], { registry: workshopJobs() });
+  });
+  const loops = timed.map((scheduler, index) => {
+    const database = instances[index]?.database;
+    if (!database) throw new Error("Step 13 is a Postgres step.");
+    return runSchedulerLoop(
+      scheduler,
+      {
+        clock: () => databaseNow(database),
+        onError: (error) => {
+          throw error;
+        },
+      },
+      stopping.signal,
+    );
+  });
+  await sleep(settings.seconds * 1_000);
+  stopping.abort();
+  await Promise.all(loops);
+  const statements = totalStatements(instances) - statementsBefore;
+  const [row] =
+    (await instances[0]?.database?.query<{ ticks: number }>(
+      "SELECT count(*)::int AS ticks FROM recurring_executions",
+    )) ?? [];
+  const jobs = await countJobs(instances[0]);
+  const busyMs = timed.reduce((sum, scheduler) => sum + scheduler.busyMs, 0);
+  return summary(row?.ticks ?? 0, jobs, statements, busyMs);
+}
+
+/** The scheduler with a stopwatch on its ticks. */
+class TimedScheduler extends TickingScheduler {
+  busyMs = 0;
+
+  override async tick(at: Date): Promise<string[]> {
+    const started = performance.now();
+    try {
+      return await super.tick(at);
+    } finally {
+      this.busyMs += performance.now() - started;
+    }
+  }
+}
+
+function summary(ticks: number, jobs: number, statements: number, busyMs: number): Measured {
+  const perTick = (value: number) => (ticks === 0 ? 0 : value / ticks);
+  return {
+    ticks,
+    jobs,
+    jobsPerTick: perTick(jobs),
+    statementsPerTick: perTick(statements),
+    busyMsPerTick: perTick(busyMs),
+  };
+}
+
+/**
+ * Opens both connections of every pool before the clock starts: a short
+ * run would otherwise measure mostly the connecting (tens of milliseconds
+ * each, once).
+ */
+async function openConnections(instances: readonly StepInstance[]): Promise<void> {
+  await Promise.all(
+    instances.flatMap((instance) => [
+      instance.database?.query("SELECT 1"),
+      instance.database?.query("SELECT 1"),
+    ]),
+  );
+}
+
+function totalStatements(instances: readonly StepInstance[]): number {
+  return instances.reduce((sum, instance) => sum + instance.statementsSent(), 0);
+}
+
+async function countJobs(instance: StepInstance | undefined): Promise<number> {
+  const counts = (await instance?.counts()) ?? {};
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
 }
