@@ -18,6 +18,30 @@ import { step } from "./index.ts";
 const SCHEDULE: RecurringSchedule = { name: "every-minute", cron: "* * * * *", job: "Noop" };
 const TICK = new Date("2026-01-05T09:00:00Z");
 
+/**
+ * The scheduler to kill, in a process of its own: it ticks once, at the
+ * time it is given, and stops in the middle — the tick's key written, its
+ * transaction open, its job not yet enqueued — says so, and waits for
+ * SIGKILL. Arguments: namespace, tick, schedule (JSON).
+ */
+const SCHEDULER_STOPPED_MID_TICK = `
+  const [namespace, tick, schedule] = process.argv.slice(1);
+  const { step } = await import("./steps/13-recurring-jobs/index.ts");
+  const { TickingScheduler } = await import("./steps/13-recurring-jobs/scheduler.ts");
+  const { workshopJobs } = await import("./lib/jobs/catalog.ts");
+  const instance = await step.open({ databaseUrl: process.env.DATABASE_URL, namespace });
+  const scheduler = new TickingScheduler(instance.database, [JSON.parse(schedule)], {
+    registry: workshopJobs(),
+    hooks: {
+      async afterKeyWritten(name, tickAt) {
+        console.log("holding " + name + " " + tickAt.toISOString());
+        await new Promise(() => {});
+      },
+    },
+  });
+  await scheduler.tick(new Date(tick));
+`;
+
 describe("step 13 — a scheduler killed mid-tick", () => {
   it("leaves the tick to the scheduler waiting on its key, which enqueues it once", async () => {
     const instance = await openForTest(step, "killtick");
@@ -30,7 +54,9 @@ describe("step 13 — a scheduler killed mid-tick", () => {
       [
         "--import",
         "tsx",
-        "steps/13-recurring-jobs/mid-tick-scheduler.fixture.ts",
+        "--input-type=module",
+        "--eval",
+        SCHEDULER_STOPPED_MID_TICK,
         instance.namespace,
         TICK.toISOString(),
         JSON.stringify(SCHEDULE),

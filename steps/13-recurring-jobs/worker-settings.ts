@@ -81,7 +81,6 @@ export const WORKER_SETTINGS = {
   schedules: {
     flag: "schedules",
     kind: scheduleNames(SCHEDULES.map((schedule) => schedule.name)),
-    default: [],
     help: "the schedules in schedules.ts the supervisor enqueues (default: none)",
   },
 } satisfies WorkerSettings;
