@@ -57,7 +57,7 @@ describe("step 13 — a scheduler in every supervisor", () => {
     expect(seconds).toEqual(seconds.map((_, i) => (seconds[0] ?? 0) + i));
     expect(rows.every((row) => row.job_id !== null)).toBe(true);
     expect(await instance.counts()).toMatchObject({ ready: rows.length });
-    expect(lines.filter((line) => line.includes("scheduler: running every-second"))).toHaveLength(
+    expect(lines.filter((line) => line.includes("recurring schedules: every-second"))).toHaveLength(
       2,
     );
   });

@@ -125,8 +125,8 @@ export async function startSupervisor(
   );
   say(
     scheduler.scheduleCount === 0
-      ? "scheduler: no schedules to run (--schedules all runs every one in schedules.ts)"
-      : `scheduler: running ${chosen.map((schedule) => schedule.name).join(", ")}`,
+      ? "no recurring schedules to run (--schedules all runs every one in schedules.ts)"
+      : `recurring schedules: ${chosen.map((schedule) => schedule.name).join(", ")}`,
   );
 
   return {
