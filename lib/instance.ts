@@ -24,6 +24,8 @@ import type {
   ProcessReport,
   QueueReport,
   RateLimitReport,
+  RecurringSchedule,
+  Scheduler,
   Step,
   StepInstance,
   SuperviseOptions,
@@ -65,6 +67,8 @@ export interface InstanceParts {
   concurrencyKeys?(): Promise<readonly ConcurrencyKeyReport[]>;
   /** See {@link StepInstance.rateLimits}. */
   rateLimits?(): Promise<readonly RateLimitReport[]>;
+  /** See {@link StepInstance.scheduler}. */
+  scheduler?(schedules?: readonly RecurringSchedule[]): Scheduler;
 }
 
 /**
@@ -126,6 +130,7 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     },
     concurrencyKeys: parts.concurrencyKeys,
     rateLimits: parts.rateLimits,
+    scheduler: parts.scheduler,
   };
 }
 

@@ -37,6 +37,8 @@ export const GUARANTEES = {
   concurrencyLimits: "At most N jobs of one key run at once; limit 1 runs them in enqueue order",
   rateLimits:
     "At most N jobs of one rate key start per period, the rest held back without spending an attempt",
+  recurringJobs:
+    "Each tick of a recurring schedule is enqueued exactly once, whatever the number of schedulers",
   batches: "A group of jobs gets exactly one callback when its last job is done",
 } as const;
 
@@ -265,6 +267,52 @@ export interface RateLimitReport extends RateLimit {
   readonly nextStartInMs: number;
 }
 
+/**
+ * A job enqueued on a cron schedule, declared in code (steps with
+ * `recurringJobs`): `{ name: "nightly-report", cron: "0 3 * * *", timeZone:
+ * "Europe/Paris", job: "SendReport", args: {} }`.
+ */
+export interface RecurringSchedule {
+  /** Its key: each tick is stored under (name, tick), so renaming a schedule starts a new one. */
+  readonly name: string;
+  /** A cron expression: five fields (minute, hour, day, month, weekday), or six with seconds first. */
+  readonly cron: string;
+  /** The IANA time zone the expression is read in (`Europe/Paris`); UTC unless told. */
+  readonly timeZone?: string;
+  /** The job each tick enqueues, and its arguments. */
+  readonly job: string;
+  readonly args?: JsonValue;
+  /**
+   * Ticks that passed while no scheduler ran: `"skip"` (the default)
+   * enqueues only the latest; `{ fillUpTo: n }` enqueues each of them, the
+   * latest `n` at most.
+   */
+  readonly missedTicks?: "skip" | { readonly fillUpTo: number };
+}
+
+/** A schedule, with when it last ran and when it runs next (`npm run step NN -- schedules`). */
+export interface ScheduleReport {
+  readonly schedule: RecurringSchedule;
+  /** The latest tick enqueued, by any scheduler, and its job (`null` if its job is gone). */
+  readonly last: { readonly tickAt: Date; readonly jobId: string | null } | null;
+  /** Its next tick after now; `null` if its expression never matches again. */
+  readonly nextTickAt: Date | null;
+}
+
+/** What enqueues a step's recurring jobs (steps with `recurringJobs`). */
+export interface Scheduler {
+  /**
+   * What a scheduler does each time it wakes, at `at`: enqueues the ticks
+   * due by then that no scheduler has enqueued yet (missed ones as each
+   * schedule says), and resolves with the ids of the jobs this call
+   * enqueued. A running scheduler calls it with the time by its clock;
+   * tests call it with a time of their own.
+   */
+  tick(at: Date): Promise<readonly string[]>;
+  /** Each schedule with its last and next run. */
+  list(): Promise<readonly ScheduleReport[]>;
+}
+
 /** A job to enqueue. */
 export interface NewJob extends EnqueueOptions {
   readonly name: string;
@@ -414,15 +462,22 @@ export interface StepInstance {
    */
   concurrencyKeys?(): Promise<readonly ConcurrencyKeyReport[]>;
   /**
-   * Optional, for steps with `batches`: groups of jobs with a callback when
-   * they are done (`npm run step NN -- batches` lists them).
-   */
-  readonly batches?: Batches;
-  /**
    * Optional, for steps with `rateLimits`: every rate key, with its limit,
    * the jobs waiting for it and when the next may start (`stats` prints them).
    */
   rateLimits?(): Promise<readonly RateLimitReport[]>;
+  /**
+   * Optional, for steps with `recurringJobs`: a scheduler of `schedules` —
+   * the step's own, declared in its code, when not given. Throws an
+   * `InputError` naming the schedule if one is invalid (its expression, its
+   * time zone, its job or its arguments).
+   */
+  scheduler?(schedules?: readonly RecurringSchedule[]): Scheduler;
+  /**
+   * Optional, for steps with `batches`: groups of jobs with a callback when
+   * they are done (`npm run step NN -- batches` lists them).
+   */
+  readonly batches?: Batches;
 }
 
 /** Where a supervisor says what it does; the CLI passes the terminal. */

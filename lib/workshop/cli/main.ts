@@ -27,6 +27,7 @@ import {
   readArgumentsText,
   runEnqueueCommand,
 } from "./commands/enqueue.ts";
+import { requireSchedules, runSchedulesCommand } from "./commands/schedules.ts";
 import { runStatsCommand } from "./commands/stats.ts";
 import { requireSupervisor, runSupervisorCommand } from "./commands/supervisor.ts";
 import { runWorkerCommand } from "./commands/worker.ts";
@@ -239,6 +240,16 @@ async function runCommand(
         if (id !== undefined) return runSealBatchCommand(instance, id);
         return runBatchesCommand(instance, parsed.flags.json === true);
       });
+      return 0;
+    }
+    case "schedules": {
+      const usage = COMMAND_USAGE.schedules(n);
+      const parsed = parseFlags(args, { ...NAMESPACE_FLAG, json: { type: "boolean" } }, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      requireSchedules(step);
+      await withInstance(parsed, (instance) =>
+        runSchedulesCommand(instance, parsed.flags.json === true),
+      );
       return 0;
     }
     case "stats": {

@@ -59,6 +59,7 @@ export const GUARANTEE_HEADINGS: Record<Guarantee, string> = {
   recovery: "automatic recovery",
   concurrencyLimits: "concurrency limits per key",
   rateLimits: "rate limits",
+  recurringJobs: "recurring jobs, once per tick",
   batches: "batches, one callback",
 };
 
