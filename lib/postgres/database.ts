@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { InputError } from "../input-error.ts";
 
@@ -125,13 +126,30 @@ export class Database implements Sql {
    * Creates the schema if needed and runs `ddl` (a step's `schema.sql`) in it.
    * An advisory lock serialises two processes doing this at the same moment,
    * which `CREATE … IF NOT EXISTS` alone does not (both can pass the check).
+   *
+   * Only once per version of `ddl`: the schema's comment keeps a hash of the
+   * DDL last applied, and an open that finds the same hash runs nothing.
+   * Running it again would be harmless for the tables (`IF NOT EXISTS`), but
+   * not for the workers already at work in them: `CREATE INDEX IF NOT EXISTS`
+   * still takes a SHARE lock on its table before it finds the index there, one
+   * table after another, and a dispatcher moving jobs between two of those
+   * tables in the other order deadlocked against a worker that was starting.
+   * An edited `schema.sql` (an exercise) has another hash, and is applied.
    */
   async applySchema(ddl: string): Promise<void> {
+    const version = `schema.sql sha256:${createHash("sha256").update(ddl).digest("hex")}`;
     await this.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.schema]);
+      const [applied] = await tx.query<{ version: string | null }>(
+        "SELECT obj_description(oid, 'pg_namespace') AS version FROM pg_namespace WHERE nspname = $1",
+        [this.schema],
+      );
+      if (applied?.version === version) return;
       await tx.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await tx.query(`SET LOCAL search_path TO ${this.schema}`);
       await tx.query(ddl);
+      // COMMENT takes no parameters; the version is letters, digits and ":".
+      await tx.query(`COMMENT ON SCHEMA ${this.schema} IS '${version}'`);
     });
   }
 

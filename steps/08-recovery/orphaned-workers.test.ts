@@ -41,7 +41,12 @@ describe("step 08 — a supervisor killed with SIGKILL", () => {
     ]);
     // Every worker is running (it has noted who its parent is) and busy before the kill.
     await eventually(
-      () => (supervisor.output().match(/\] Step 08 worker .* running with/g) ?? []).length === 3,
+      () =>
+        (
+          supervisor
+            .output()
+            .match(new RegExp(`\\] Step ${step.id} worker .* running with`, "g")) ?? []
+        ).length === 3,
       "the three worker processes to be running",
       30_000,
     );

@@ -122,10 +122,12 @@ describe("step 08 — recovery", () => {
       dispatchIntervalMs: 20,
     });
     await startedOnce;
-    // Its heartbeat looks a day old, as after a long pause: taken for dead,
-    // its row deleted, its job sent to be retried. It notices, registers
-    // again, and — the retry being due — claims and runs the job a second time.
-    await sql(instance).query("UPDATE processes SET last_heartbeat_at = now() - interval '1 day'");
+    // It is taken for dead, as after a long pause: its row deleted, its job
+    // sent to be retried. It notices, registers again, and — the retry being
+    // due — claims and runs the job a second time. (Its alive threshold is
+    // made negative rather than its heartbeat aged: a beat every 50 ms would
+    // make an aged heartbeat young again before the prune reads it.)
+    await sql(instance).query("UPDATE processes SET alive_threshold = interval '-1 day'");
     expect(await pruneDeadProcesses(sql(instance), { policy: POLICY })).toHaveLength(1);
     await startedTwice;
     // Now the first run ends. Its finish must not take the second run's claim.

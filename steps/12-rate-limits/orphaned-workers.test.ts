@@ -1,5 +1,6 @@
+// Unchanged from step 08: steps/08-recovery/orphaned-workers.test.ts
 /**
- * Step 08 (and 12, its copy) when its supervisor is SIGKILLed under load: the worker processes it started are
+ * Step 08 when its supervisor is SIGKILLed under load: the worker processes it started are
  * orphans whose stdout and stderr are pipes nobody reads any more. Each must notice, stop as
  * on SIGTERM (finish what ends within the shutdown timeout, release the rest, deregister) —
  * not die at its next log line holding its claims — and a new worker then runs what is left.
