@@ -61,6 +61,12 @@ export interface RedisConnectionOptions {
    * awaiting it (step 04's `wake` abandons the slot's loop).
    */
   readonly waitThroughOutages?: boolean;
+  /**
+   * `true`: commands issued in the same turn of the event loop leave in one write, and their
+   * replies come back in one read (ioredis `enableAutoPipelining`). For a connection that
+   * several loops share; a connection blocked in `BLMOVE` gains nothing from it.
+   */
+  readonly autoPipelining?: boolean;
   /** Told when the server cannot be reached; defaults to a line on stderr. */
   readonly onUnreachable?: (message: string) => void;
   /** Told when the connection is back after an outage; defaults to a line on stderr. */
@@ -107,6 +113,7 @@ export function connectRedis(options: RedisConnectionOptions): Redis {
       retryStrategy: reconnectDelayMs,
       // ioredis counts this per reconnect attempt; null means "wait for ever".
       maxRetriesPerRequest: options.waitThroughOutages ? null : 5,
+      enableAutoPipelining: options.autoPipelining ?? false,
     },
     options.counter,
   );

@@ -10,7 +10,7 @@ import type { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { RetryBackoff } from "../../lib/step.ts";
 import { maxAttemptsOf, retryDelayMs } from "./backoff.ts";
 import { encodeDeadJob } from "./dead-jobs.ts";
-import { DEAD, DEAD_JOBS_KEPT, FINISHED, processingKey, SCHEDULED } from "./keys.ts";
+import { DEAD, DEAD_JOBS_KEPT, FINISHED, processingKey, QUEUE, SCHEDULED } from "./keys.ts";
 import { LuaScript } from "./lua.ts";
 import { encodeJob, type JobPayload } from "./payload.ts";
 
@@ -66,6 +66,15 @@ export function dispositionOf(
  * runs, or ran, elsewhere. Recording it here as well would count it twice. A `MULTI` would run
  * the `INCR` whatever the `LREM` said.
  *
+ * The same script then takes the slot's next job, if there is one: an `LMOVE` from the queue
+ * into the same processing list — what the slot's `BLMOVE` would do next, without waiting,
+ * and without a second round trip. A busy slot so costs one round trip per job instead of two
+ * (acknowledge, then take): for a short job, the round trip is most of what a job costs (see
+ * the lesson's benchmark). BullMQ's `moveToFinished` script does the same. Only when the
+ * queue is empty does the slot go back to `BLMOVE`, and wait there without polling. The
+ * alternative rejected: a pipeline of the script and an `LMOVE` would also be one round trip,
+ * but two commands for the server to parse and two replies to read; one script is one of each.
+ *
  * `LREM` walks the list until it finds the entry: O(n) in the list's length. That is why the
  * list is this process's own (at most its concurrency long; count -1 walks from the right,
  * where the oldest running job is): with one processing list for every worker, as a first
@@ -76,40 +85,61 @@ export function dispositionOf(
  */
 // #region acknowledge
 const ACKNOWLEDGE = new LuaScript(`
-  if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end
-  if ARGV[2] == 'finished' then
-    redis.call('INCR', KEYS[2])
-  elseif ARGV[2] == 'retry' then
-    redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-  else
-    redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
-    redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[5]))
+  local recorded = 0
+  if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 1 then
+    recorded = 1
+    if ARGV[2] == 'finished' then
+      redis.call('INCR', KEYS[2])
+    elseif ARGV[2] == 'retry' then
+      redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+    else
+      redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
+      redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[5]))
+    end
   end
-  return 1
+  local next = false
+  if ARGV[6] == 'take next' then
+    next = redis.call('LMOVE', KEYS[5], KEYS[1], 'RIGHT', 'LEFT')
+  end
+  return {recorded, next}
 `);
+
+/** What {@link acknowledge} did. */
+export interface Acknowledged {
+  /**
+   * `false` if the entry was no longer in the list: the outcome was not this process's to
+   * record (the job was recovered by the reaper, or handed back at shutdown).
+   */
+  readonly recorded: boolean;
+  /**
+   * The slot's next job, already moved into the processing list, when it asked for one and the
+   * queue had one; `null` otherwise.
+   */
+  readonly next: string | null;
+}
 
 /**
  * Removes `entry` (as it was taken) from the processing list of `processId` and records
- * `disposition`. Resolves `false` if the entry was no longer there: the outcome is not this
- * process's to record (the job was recovered by the reaper, or handed back at shutdown).
+ * `disposition`; with `takeNext`, also moves the next job from the queue into that list.
  */
 export async function acknowledge(
   redis: Redis,
   processId: string,
   entry: string,
   disposition: Disposition,
-): Promise<boolean> {
+  takeNext = false,
+): Promise<Acknowledged> {
   const [score, member] =
     disposition.kind === "retry"
       ? [disposition.at, disposition.entry]
       : disposition.kind === "dead"
         ? [Date.now(), disposition.record]
         : [0, ""];
-  const applied = await ACKNOWLEDGE.run(
+  const [recorded, next] = (await ACKNOWLEDGE.run(
     redis,
-    [processingKey(processId), FINISHED, SCHEDULED, DEAD],
-    [entry, disposition.kind, score, member, DEAD_JOBS_KEPT],
-  );
-  return applied === 1;
+    [processingKey(processId), FINISHED, SCHEDULED, DEAD, QUEUE],
+    [entry, disposition.kind, score, member, DEAD_JOBS_KEPT, takeNext ? "take next" : ""],
+  )) as [number, string | null];
+  return { recorded: recorded === 1, next };
 }
 // #endregion acknowledge

@@ -129,9 +129,29 @@ describe("step 09 — reliable Redis", () => {
     await redis.lpush(processingKey(ghost.id), entry);
     const plan = await planReap(redis, ghost, POLICY);
     // The process was slow, not dead: its acknowledge lands before the reaper's script.
-    expect(await acknowledge(redis, ghost.id, entry, { kind: "finished" })).toBe(true);
+    expect((await acknowledge(redis, ghost.id, entry, { kind: "finished" })).recorded).toBe(true);
     expect((await applyReap(redis, plan, true))?.jobs).toEqual([]);
     expect(await instance.counts()).toMatchObject({ finished: 1, scheduled: 0, claimed: 0 });
+  });
+
+  it("an acknowledge takes the slot's next job into the same processing list, in the same script", async () => {
+    const instance = await openForTest(step, "acknext");
+    const redis = redisOf(instance);
+    const me = await registerGhost(redis);
+    const [first, second] = [entryOf("1"), entryOf("2")];
+    await redis.lpush(QUEUE, first, second);
+    await redis.lmove(QUEUE, processingKey(me.id), "RIGHT", "LEFT");
+    expect(await acknowledge(redis, me.id, first, { kind: "finished" }, true)).toEqual({
+      recorded: true,
+      next: second,
+    });
+    expect(await redis.lrange(processingKey(me.id), 0, -1)).toEqual([second]);
+    // With the queue empty, the acknowledge takes nothing, and the slot goes back to BLMOVE.
+    expect(await acknowledge(redis, me.id, second, { kind: "finished" }, true)).toEqual({
+      recorded: true,
+      next: null,
+    });
+    expect(await instance.counts()).toMatchObject({ ready: 0, claimed: 0, finished: 2 });
   });
 
   it("a process taken for dead that finishes its job late records nothing, and registers again", async () => {
