@@ -268,7 +268,11 @@ async function runCommand(
       if (parsed.flags.help) return printed(usage);
       await withInstance(parsed, async (instance) => {
         await instance.reset();
-        console.log(`Step ${n}: every job deleted, tables recreated (${instance.namespace}).`);
+        const where =
+          step.backend === "postgres"
+            ? `, tables recreated in schema ${instance.namespace}`
+            : ` (every key under ${instance.namespace}:*)`;
+        console.log(`Step ${n}: every job deleted${where}.`);
       });
       return 0;
     }

@@ -105,7 +105,7 @@ export const COMMAND_USAGE = {
   bench: (n: string) =>
     `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
   reset: (n: string) =>
-    `Usage: npm run step ${n} -- reset [--namespace NAME]\n\nDeletes this step's jobs and recreates its tables.\n\n${NAMESPACE_HELP}`,
+    `Usage: npm run step ${n} -- reset [--namespace NAME]\n\nDeletes this step's jobs and recreates its tables (its keys, on Redis).\n\n${NAMESPACE_HELP}`,
   failed: (n: string) =>
     [
       `Usage: npm run step ${n} -- failed [--stacks] [--json] [--namespace NAME]`,

@@ -10,7 +10,11 @@
  */
 import { formatNumber } from "../format.ts";
 
-/** One colour per step, in step order (Tableau 10: distinct, and readable by most colour-blind readers). */
+/**
+ * One colour per step, in step order: Tableau 10 (distinct, and readable by most colour-blind
+ * readers) for the first ten, then Tableau 20's lighter and darker companions for the advanced
+ * steps, so no two steps of one chart share a colour. (Cycling the ten would paint 11 like 01.)
+ */
 export const STEP_COLOURS = [
   "#4e79a7",
   "#f28e2b",
@@ -22,6 +26,16 @@ export const STEP_COLOURS = [
   "#ff9da7",
   "#9c755f",
   "#bab0ac",
+  "#a0cbe8",
+  "#ffbe7d",
+  "#8cd17d",
+  "#499894",
+  "#d37295",
+  "#b6992d",
+  "#d4a6c8",
+  "#86bcb6",
+  "#f1ce63",
+  "#79706e",
 ];
 
 export interface BarChart {
@@ -31,6 +45,11 @@ export interface BarChart {
   /** One group of bars per category (a step), each with its colour. */
   readonly categories: readonly {
     readonly label: string;
+    /**
+     * What is written under the group; defaults to the label's first word, the step number.
+     * A chart of one step's variants names them here ("1 batch"), or every group reads "14".
+     */
+    readonly axisLabel?: string;
     readonly colour: string;
     readonly highlight?: boolean;
   }[];
@@ -111,7 +130,7 @@ export function renderBarChart(chart: BarChart): string {
       }
     });
     parts.push(
-      `<text x="${(MARGIN.left + c * groupWidth + groupWidth / 2).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18 + (multiSeries ? SERIES_LABEL_DEPTH : 0)}" text-anchor="middle" font-size="12" ${FONT}${category.highlight ? ' font-weight="bold"' : ""}>${escapeXml(category.label.split(" ")[0] ?? "")}</text>`,
+      `<text x="${(MARGIN.left + c * groupWidth + groupWidth / 2).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18 + (multiSeries ? SERIES_LABEL_DEPTH : 0)}" text-anchor="middle" font-size="12" ${FONT}${category.highlight ? ' font-weight="bold"' : ""}>${escapeXml(category.axisLabel ?? category.label.split(" ")[0] ?? "")}</text>`,
     );
   });
   // Under the bars only the step number (the first word of a label): seven

@@ -154,6 +154,7 @@ export async function runBenchmark({
     valueLabel: "jobs/s",
     categories: RUNS.map((run, index) => ({
       label: label(run),
+      axisLabel: `${run.step}: ${run.grouping === "none" ? "no batches" : run.grouping}`,
       colour: ["#4e79a7", "#59a14f", "#f28e2b", "#e15759"][index] ?? "#888",
       highlight: run.grouping === "one batch",
     })),
