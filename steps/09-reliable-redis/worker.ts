@@ -143,6 +143,22 @@ export function startReliableWorker(
     }
   }
 
+  /**
+   * A supervised worker stops when its supervisor is gone (its parent process changed: the
+   * supervisor was killed and the worker was handed to init), as step 08's do: nobody reaps
+   * for it any more, and its output goes to pipes nobody reads. It stops as on SIGTERM — by
+   * sending itself one, once — so the worker command's usual shutdown runs: finish what
+   * ends within the timeout, hand back the rest, leave.
+   */
+  const parentAtStart = process.ppid;
+  let toldToStop = false;
+  async function checkOnSupervisor(): Promise<void> {
+    if (toldToStop || process.ppid === parentAtStart) return;
+    toldToStop = true;
+    complain(`supervisor ${options.supervisorId} (pid ${parentAtStart}) is gone: stopping`);
+    process.kill(process.pid, "SIGTERM");
+  }
+
   let heartbeat: Heartbeat | undefined;
   let mover: Mover | undefined;
   const registered = (async (): Promise<RegisteredProcess | undefined> => {
@@ -159,7 +175,7 @@ export function startReliableWorker(
           onError: (error) => complain(`heartbeat failed (${error}); retrying`),
           onRegisteredAgain: () =>
             complain(`was taken for dead and reaped; registered again as process ${me.id}`),
-          onBeat: supervised ? undefined : () => reap(me.id),
+          onBeat: supervised ? checkOnSupervisor : () => reap(me.id),
         });
         if (!supervised) {
           mover = new Mover(
