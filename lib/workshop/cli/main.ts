@@ -19,6 +19,7 @@ import {
   runSealBatchCommand,
 } from "./commands/batches.ts";
 import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
+import { runDashboardCommand } from "./commands/dashboard.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import {
   describeJobs,
@@ -260,6 +261,25 @@ async function runCommand(
       await withInstance(parsed, (instance) =>
         runStatsCommand(instance, parsed.flags.json === true),
       );
+      return 0;
+    }
+    case "dashboard": {
+      const usage = COMMAND_USAGE.dashboard(n);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        port: { type: "string" },
+        host: { type: "string" },
+        refresh: { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      const options = {
+        host: stringFlag(parsed, "host") ?? "127.0.0.1",
+        port: integerFlag(parsed, "port", usage, 0, 65_535) ?? 0,
+        refreshMs: integerFlag(parsed, "refresh", usage, 100, 60_000) ?? 1000,
+      };
+      endWhenOutputCloses();
+      await withInstance(parsed, (instance) => runDashboardCommand(instance, options));
       return 0;
     }
     case "reset": {
