@@ -35,6 +35,7 @@ async function dashboardOf(instance: StepInstance): Promise<string> {
 
 describe("the dashboard on step 08 (PostgreSQL)", () => {
   it("shows the exact counts of a seeded queue; a dead job retried on the page goes to ready, then runs; one discarded is gone", async () => {
+    const page = await openPage(); // first: without a browser, nothing is seeded
     const instance = await openForTest(step, "dashboard");
     // A job that fails until the cause is "fixed": it dies on its first
     // attempt, and succeeds when retried after the fix.
@@ -71,7 +72,6 @@ describe("the dashboard on step 08 (PostgreSQL)", () => {
     ]);
     await instance.fillHistory(7);
 
-    const page = await openPage();
     await page.goto(await dashboardOf(instance));
     await expectCount(page, "ready", 3);
     await expectCount(page, "scheduled", 2);
@@ -112,6 +112,7 @@ describe("the dashboard on step 08 (PostgreSQL)", () => {
   }, 60_000);
 
   it("shows a worker killed with SIGKILL as dead, then its jobs recovered by the next worker", async () => {
+    const page = await openPage(); // first: without a browser, nothing is seeded
     const instance = await openForTest(step, "dashboard_kill");
     const quick = ["--heartbeat-interval", "100", "--alive-threshold", "1000"];
     const victim = spawnWorker(instance, ["--concurrency", "2", ...quick]);
@@ -128,7 +129,6 @@ describe("the dashboard on step 08 (PostgreSQL)", () => {
     ]);
     await started;
 
-    const page = await openPage();
     await page.goto(await dashboardOf(instance));
     const victimRow = page.locator(`#processes tr[data-process]`, {
       hasText: String(victim.child.pid),
