@@ -10,6 +10,7 @@ import { checkEnqueueOptions } from "../../enqueue-options.ts";
 import { workshopJobs } from "../../jobs/catalog.ts";
 import type { Step, StepInstance } from "../../step.ts";
 import { RESULTS_DIR } from "../bench/results-file.ts";
+import { runDashboardBenchmark } from "../dashboard/bench.ts";
 import { type RunContext, runDemo } from "../demo.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
 import {
@@ -18,8 +19,8 @@ import {
   runCreateBatchCommand,
   runSealBatchCommand,
 } from "./commands/batches.ts";
-import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDashboardCommand } from "./commands/dashboard.ts";
+import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import {
   describeJobs,
@@ -93,7 +94,7 @@ async function runCommand(
       const usage = command === "story" ? COMMAND_USAGE.story(n) : COMMAND_USAGE.bench(n);
       const parsed = parseFlags(
         args,
-        command === "bench" ? { quick: { type: "boolean" } } : {},
+        command === "bench" ? { quick: { type: "boolean" }, dashboard: { type: "boolean" } } : {},
         usage,
         0,
       );
@@ -106,7 +107,9 @@ async function runCommand(
           saveResults(urls, benchmark, parsed.flags.quick === true, settings, results),
         saveChart: (file, chart) => saveChart(RESULTS_DIR, file, chart),
       };
-      await runDemo(step, command === "story" ? "story" : "benchmark", context);
+      // --dashboard: what the dashboard costs this step, instead of its own scenario.
+      if (parsed.flags.dashboard === true) await runDashboardBenchmark(context);
+      else await runDemo(step, command === "story" ? "story" : "benchmark", context);
       return 0;
     }
     case "worker": {

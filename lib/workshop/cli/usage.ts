@@ -44,7 +44,7 @@ export function stepUsage(step: Step): string {
     "  batches          groups of jobs (14): list them   [create [--on-finish NAME] …]",
     "                                                    [seal <id>] [--json]",
     "  dashboard        the queue live in a browser      [--port N] [--host ADDR] [--refresh MS]",
-    "  bench            this step's own benchmark        [--quick]",
+    "  bench            this step's own benchmark        [--quick] [--dashboard]",
     "  reset            delete this step's jobs and recreate its tables",
     "  diff             the code diff against the step it builds on",
     "",
@@ -104,7 +104,7 @@ export const COMMAND_USAGE = {
   stats: (n: string) =>
     `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, (06 on) the worker processes, (11) the jobs\nblocked per concurrency key, and (12) each rate key: its limit, its jobs waiting\nand when the next may start.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
-    `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
+    `Usage: npm run step ${n} -- bench [--quick] [--dashboard]\n\nRuns the scenario this step exists for; --quick finishes in seconds.\n\n  --dashboard        instead, what the dashboard costs this step: throughput with and\n                     without it open (polled every second), and each view's time\n                     with 100,000 finished jobs`,
   reset: (n: string) =>
     `Usage: npm run step ${n} -- reset [--namespace NAME]\n\nDeletes this step's jobs and recreates its tables.\n\n${NAMESPACE_HELP}`,
   failed: (n: string) =>

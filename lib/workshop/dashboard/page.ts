@@ -185,10 +185,7 @@ function renderProcesses(processes: readonly ProcessReport[]): string {
   return section("Processes", "processes", blocks.join(""));
 }
 
-function renderDead(
-  dead: NonNullable<Snapshot["dead"]>,
-  csrfToken: string,
-): string {
+function renderDead(dead: NonNullable<Snapshot["dead"]>, csrfToken: string): string {
   const action = (path: string, label: string, id: string) =>
     `<form method="post" action="${path}"><input type="hidden" name="csrf" value="${escape(csrfToken)}"><input type="hidden" name="id" value="${escape(id)}"><button type="submit">${label}</button></form>`;
   if (dead.total === 0) {

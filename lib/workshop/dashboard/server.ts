@@ -104,7 +104,10 @@ export async function startDashboard(
           ? await retry(instance, which)
           : await discard(instance, which);
       await readings.fresh();
-      response.writeHead(303, { ...SECURITY_HEADERS, location: `/?${new URLSearchParams({ message })}` });
+      response.writeHead(303, {
+        ...SECURITY_HEADERS,
+        location: `/?${new URLSearchParams({ message })}`,
+      });
       response.end();
       return;
     }
@@ -142,7 +145,8 @@ export async function startDashboard(
 }
 
 async function retry(instance: StepInstance, which: readonly string[] | "all"): Promise<string> {
-  if (!instance.retryFailedJobs) throw new InputError(`Step ${instance.step.id} has no dead queue.`);
+  if (!instance.retryFailedJobs)
+    throw new InputError(`Step ${instance.step.id} has no dead queue.`);
   const retried = await instance.retryFailedJobs(which);
   return retried.length === 0
     ? "No job was put back (already retried or discarded?)."
