@@ -13,9 +13,9 @@ import { escapeXml, STEP_COLOURS } from "../docs/svg-chart.ts";
 import { formatNumber } from "../format.ts";
 import type { Series } from "./history.ts";
 
-const WIDTH = 460;
+const WIDTH = 500;
 const HEIGHT = 170;
-const PLOT = { left: 48, right: 110, top: 24, bottom: 26 };
+const PLOT = { left: 48, right: 140, top: 24, bottom: 26 };
 
 /** A line chart of `series` over `secondsAgo` (one x per reading, ≤ 0, oldest first). */
 export function renderTimeChart(

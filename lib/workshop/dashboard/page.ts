@@ -7,7 +7,7 @@
  * @module
  */
 import type { ProcessReport, Step } from "../../step.ts";
-import { escapeXml as escape } from "../docs/svg-chart.ts";
+import { escapeXml } from "../docs/svg-chart.ts";
 import { formatNumber } from "../format.ts";
 import { renderTimeChart } from "./chart.ts";
 import type { CountHistory } from "./history.ts";
@@ -40,9 +40,9 @@ export function renderPage(view: PageView): string {
 </head>
 <body>
 <header>
-  <h1>Step ${step.id} · ${escape(step.title)}</h1>
-  <p class="muted">${escape(step.backend === "postgres" ? "PostgreSQL schema" : "Redis key prefix")} <code>${escape(view.namespace)}</code> · refreshed every ${formatNumber(view.refreshMs / 1000)} s <span id="connection"></span></p>
-  ${view.message === undefined ? "" : `<p class="message" role="status">${escape(view.message)}</p>`}
+  <h1>Step ${step.id} · ${escapeXml(step.title)}</h1>
+  <p class="muted">${escapeXml(step.backend === "postgres" ? "PostgreSQL schema" : "Redis key prefix")} <code>${escapeXml(view.namespace)}</code> · refreshed every ${formatNumber(view.refreshMs / 1000)} s <span id="connection"></span></p>
+  ${view.message === undefined ? "" : `<p class="message" role="status">${escapeXml(view.message)}</p>`}
 </header>
 <main id="live" data-refresh-ms="${view.refreshMs}">
 ${renderLive(view)}
@@ -130,7 +130,7 @@ export function renderLive(view: PageView): string {
 function renderCounts(snapshot: Snapshot): string {
   const cells = Object.entries(snapshot.counts).map(
     ([state, count]) =>
-      `<div class="count" data-state="${escape(state)}"><span class="number">${count}</span><span class="state">${escape(state)}</span></div>`,
+      `<div class="count" data-state="${escapeXml(state)}"><span class="number">${count}</span><span class="state">${escapeXml(state)}</span></div>`,
   );
   return `<section aria-label="Jobs per state" class="counts">${cells.join("")}</section>`;
 }
@@ -173,27 +173,27 @@ function renderProcesses(processes: readonly ProcessReport[]): string {
           ? "started on its own"
           : `supervisor ${group}${supervisor ? ` (pid ${supervisor.pid})` : " (not registered)"}`;
       return [
-        `<tr class="group"><th colspan="7">${escape(heading)}</th></tr>`,
+        `<tr class="group"><th colspan="7">${escapeXml(heading)}</th></tr>`,
         ...members.map(
           (p) =>
-            `<tr data-process="${escape(p.id)}" class="${p.alive ? "alive" : "dead"}"><td>${escape(p.id)}</td><td>${escape(p.kind)}</td><td>${escape(p.name)}</td><td>${p.pid}</td><td>${age(p.ageMs)}</td><td>${age(p.heartbeatAgeMs)} ago</td><td class="status">${p.alive ? "alive" : `dead (silent &gt; ${age(p.aliveThresholdMs)})`}</td></tr>`,
+            `<tr data-process="${escapeXml(p.id)}" class="${p.alive ? "alive" : "dead"}"><td>${escapeXml(p.id)}</td><td>${escapeXml(p.kind)}</td><td>${escapeXml(p.name)}</td><td>${p.pid}</td><td>${age(p.ageMs)}</td><td>${age(p.heartbeatAgeMs)} ago</td><td class="status">${p.alive ? "alive" : `dead (silent &gt; ${age(p.aliveThresholdMs)})`}</td></tr>`,
         ),
       ];
     });
-    return `<h3>${escape(host)}</h3><table><thead><tr><th>process</th><th>kind</th><th>name</th><th>pid</th><th>age</th><th>last heartbeat</th><th>status</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+    return `<h3>${escapeXml(host)}</h3><table><thead><tr><th>process</th><th>kind</th><th>name</th><th>pid</th><th>age</th><th>last heartbeat</th><th>status</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
   });
   return section("Processes", "processes", blocks.join(""));
 }
 
 function renderDead(dead: NonNullable<Snapshot["dead"]>, csrfToken: string): string {
   const action = (path: string, label: string, id: string) =>
-    `<form method="post" action="${path}"><input type="hidden" name="csrf" value="${escape(csrfToken)}"><input type="hidden" name="id" value="${escape(id)}"><button type="submit">${label}</button></form>`;
+    `<form method="post" action="${path}"><input type="hidden" name="csrf" value="${escapeXml(csrfToken)}"><input type="hidden" name="id" value="${escapeXml(id)}"><button type="submit">${label}</button></form>`;
   if (dead.total === 0) {
     return section("Dead queue", "dead", `<p class="muted">The dead queue is empty.</p>`);
   }
   const rows = dead.shown.map(
     (job) =>
-      `<tr data-job="${escape(job.jobId)}"><td>${escape(job.jobId)}</td><td>${escape(job.name)}</td><td><code>${escape(job.arguments)}</code></td><td>${job.attempts}</td><td>${job.failedAt.toISOString()}</td><td><details id="stack-${escape(job.jobId)}"><summary>${escape(job.error)}</summary><pre>${escape(job.stack ?? "(no stack)")}</pre></details></td><td class="actions">${action("/dead/retry", "retry", job.jobId)}${action("/dead/discard", "discard", job.jobId)}</td></tr>`,
+      `<tr data-job="${escapeXml(job.jobId)}"><td>${escapeXml(job.jobId)}</td><td>${escapeXml(job.name)}</td><td><code>${escapeXml(job.arguments)}</code></td><td>${job.attempts}</td><td>${job.failedAt.toISOString()}</td><td><details id="stack-${escapeXml(job.jobId)}"><summary>${escapeXml(job.error)}</summary><pre>${escapeXml(job.stack ?? "(no stack)")}</pre></details></td><td class="actions">${action("/dead/retry", "retry", job.jobId)}${action("/dead/discard", "discard", job.jobId)}</td></tr>`,
   );
   const more =
     dead.total > dead.shown.length
@@ -233,16 +233,16 @@ function table(
   rows: readonly (readonly string[])[],
   empty: string,
 ): string {
-  if (rows.length === 0) return section(title, id, `<p class="muted">${escape(empty)}</p>`);
-  const head = headers.map((header) => `<th>${escape(header)}</th>`).join("");
+  if (rows.length === 0) return section(title, id, `<p class="muted">${escapeXml(empty)}</p>`);
+  const head = headers.map((header) => `<th>${escapeXml(header)}</th>`).join("");
   const body = rows
-    .map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join("")}</tr>`)
+    .map((row) => `<tr>${row.map((cell) => `<td>${escapeXml(cell)}</td>`).join("")}</tr>`)
     .join("");
   return section(title, id, `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`);
 }
 
 function section(title: string, id: string, body: string): string {
-  return `<section id="${id}"><h2>${escape(title)}</h2>${body}</section>`;
+  return `<section id="${id}"><h2>${escapeXml(title)}</h2>${body}</section>`;
 }
 
 /** `850 ms`, `5.5 s`, `28.8 min`, `3.2 h`. */
