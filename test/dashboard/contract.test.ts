@@ -33,9 +33,12 @@ describe("dashboard", () => {
         expect(total).toBe(7);
         expect(snapshot.queues.reduce((sum, queue) => sum + queue.ready, 0)).toBe(3);
         expect(snapshot.queues.every((queue) => (queue.oldestReadyAgeMs ?? 0) >= 0)).toBe(true);
-        expect(snapshot.processes !== undefined).toBe(
-          step.guarantees.includes("deadWorkersNoticed"),
-        );
+        const has = (guarantee: Guarantee) => step.guarantees.includes(guarantee);
+        expect(snapshot.processes !== undefined).toBe(has("deadWorkersNoticed"));
+        expect(instance.failedJobs !== undefined).toBe(has("retries"));
+        expect(instance.retryFailedJobs !== undefined).toBe(has("retries"));
+        expect(instance.discardFailedJobs !== undefined).toBe(has("retries"));
+        expect(instance.scheduledJobs !== undefined).toBe(has("scheduledJobs"));
         const html = renderPage({
           step,
           namespace: instance.namespace,

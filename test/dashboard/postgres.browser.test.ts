@@ -7,10 +7,8 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
-import type { StepInstance } from "../../lib/step.ts";
-import { startDashboard } from "../../lib/workshop/dashboard/server.ts";
 import { loadSteps } from "../../lib/workshop/step-directory.ts";
-import { expectCount, openPage, screenshot, WAIT } from "../support/browser.ts";
+import { expectCount, openPage, screenshot, showDashboard, WAIT } from "../support/browser.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";
 import { nthEvent } from "../support/waiting.ts";
@@ -19,19 +17,6 @@ import { spawnWorker } from "../support/worker-process.ts";
 const step08 = (await loadSteps()).find((step) => step.id === "08");
 if (!step08) throw new Error("Step 08 is missing.");
 const step = step08;
-
-/** How often the page refreshes in these tests: often, so waits are short. */
-const REFRESH_MS = 200;
-
-async function dashboardOf(instance: StepInstance): Promise<string> {
-  const dashboard = await startDashboard(instance, {
-    host: "127.0.0.1",
-    port: 0,
-    refreshMs: REFRESH_MS,
-  });
-  onTestFinished(() => dashboard.close());
-  return dashboard.url;
-}
 
 describe("the dashboard on step 08 (PostgreSQL)", () => {
   it("shows the exact counts of a seeded queue; a dead job retried on the page goes to ready, then runs; one discarded is gone", async () => {
@@ -72,7 +57,7 @@ describe("the dashboard on step 08 (PostgreSQL)", () => {
     ]);
     await instance.fillHistory(7);
 
-    await page.goto(await dashboardOf(instance));
+    await showDashboard(page, instance);
     await expectCount(page, "ready", 3);
     await expectCount(page, "scheduled", 2);
     await expectCount(page, "claimed", 0);
@@ -129,7 +114,7 @@ describe("the dashboard on step 08 (PostgreSQL)", () => {
     ]);
     await started;
 
-    await page.goto(await dashboardOf(instance));
+    await showDashboard(page, instance);
     const victimRow = page.locator(`#processes tr[data-process]`, {
       hasText: String(victim.child.pid),
     });

@@ -4,9 +4,7 @@
  * page going back to the queue and then running.
  */
 import { describe, expect, it, onTestFinished } from "vitest";
-import type { StepInstance } from "../../lib/step.ts";
-import { startDashboard } from "../../lib/workshop/dashboard/server.ts";
-import { expectCount, openPage, screenshot, WAIT } from "../support/browser.ts";
+import { expectCount, openPage, screenshot, showDashboard, WAIT } from "../support/browser.ts";
 import { steps } from "../support/contract.ts";
 import { openForTest } from "../support/open.ts";
 import { recordingJobs } from "../support/recording-jobs.ts";
@@ -18,12 +16,6 @@ function stepOf(id: string) {
   return step;
 }
 
-async function dashboardOf(instance: StepInstance): Promise<string> {
-  const dashboard = await startDashboard(instance, { host: "127.0.0.1", port: 0, refreshMs: 200 });
-  onTestFinished(() => dashboard.close());
-  return dashboard.url;
-}
-
 describe("the dashboard on the Redis steps", () => {
   it("shows the exact counts of step 04's seeded queue", async () => {
     const page = await openPage(); // first: without a browser, nothing is seeded
@@ -33,7 +25,7 @@ describe("the dashboard on the Redis steps", () => {
       { name: "Record", args: {} },
     ]);
     await instance.fillHistory(5);
-    await page.goto(await dashboardOf(instance));
+    await showDashboard(page, instance);
     await expectCount(page, "queued", 2);
     await expectCount(page, "runningOrLost", 0);
     await expectCount(page, "finished", 5);
@@ -58,7 +50,7 @@ describe("the dashboard on the Redis steps", () => {
     ]);
     await instance.fillHistory(4);
 
-    await page.goto(await dashboardOf(instance));
+    await showDashboard(page, instance);
     await expectCount(page, "ready", 2);
     await expectCount(page, "scheduled", 1);
     await expectCount(page, "claimed", 0);

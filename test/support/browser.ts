@@ -11,6 +11,8 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { expect, onTestFinished, TestRunner } from "vitest";
+import type { StepInstance } from "../../lib/step.ts";
+import { startDashboard } from "../../lib/workshop/dashboard/server.ts";
 
 /** Where the browser is: `CHROMIUM_PATH`, or where Debian's package puts it. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -76,4 +78,19 @@ export const WAIT = { timeout: 20_000 };
 export async function expectCount(page: Page, state: string, expected: number): Promise<void> {
   const cell = page.locator(`[data-state="${state}"] .number`);
   await expect.poll(async () => Number(await cell.textContent()), WAIT).toBe(expected);
+}
+
+/**
+ * Opens a dashboard of `instance` on `page`: on a free port, refreshing
+ * every 200 ms so a test waits little for the page to follow. When the test
+ * ends the page is closed before the server, so its polling never meets a
+ * closed port (an error in the console).
+ */
+export async function showDashboard(page: Page, instance: StepInstance): Promise<void> {
+  const dashboard = await startDashboard(instance, { host: "127.0.0.1", port: 0, refreshMs: 200 });
+  onTestFinished(async () => {
+    await page.close();
+    await dashboard.close();
+  });
+  await page.goto(dashboard.url);
 }
