@@ -117,7 +117,11 @@ export async function startDashboard(
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      if (!(error instanceof InputError)) console.error(error);
+      // One line, not a stack: while a story resets the step's tables, every
+      // refresh fails for a moment, and the page says so too.
+      if (!(error instanceof InputError)) {
+        console.error(`${request.method} ${request.url} failed: ${message}`);
+      }
       if (!response.headersSent) {
         send(response, error instanceof InputError ? 400 : 500, "text/plain", message);
       } else response.end();
