@@ -25,6 +25,7 @@ import type {
   QueueReport,
   RateLimitReport,
   RecurringSchedule,
+  ScheduledJobReport,
   Scheduler,
   Step,
   StepInstance,
@@ -58,6 +59,10 @@ export interface InstanceParts {
   failedJobs?(): Promise<readonly FailedJobReport[]>;
   /** See {@link StepInstance.retryFailedJobs}. */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /** See {@link StepInstance.discardFailedJobs}. */
+  discardFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /** See {@link StepInstance.scheduledJobs}. */
+  scheduledJobs?(limit: number): Promise<readonly ScheduledJobReport[]>;
   /**
    * See {@link StepInstance.batches}. Its `add` only stores; the instance
    * checks the jobs first and announces them after, as for `enqueueMany`.
@@ -124,6 +129,8 @@ export function assembleInstance(parts: InstanceParts): StepInstance {
     supervise: parts.supervise,
     failedJobs: parts.failedJobs,
     retryFailedJobs: parts.retryFailedJobs,
+    discardFailedJobs: parts.discardFailedJobs,
+    scheduledJobs: parts.scheduledJobs,
     batches: batches && {
       ...batches,
       add: (batchId, jobs) => checkStoreAnnounce(jobs, (checked) => batches.add(batchId, checked)),

@@ -117,6 +117,17 @@ export interface FailedJobReport {
   readonly failedAt: Date;
 }
 
+/** A job waiting for its time (steps with `scheduledJobs`, 07 on): see {@link StepInstance.scheduledJobs}. */
+export interface ScheduledJobReport {
+  readonly jobId: string;
+  readonly name: string;
+  readonly arguments: string;
+  /** When it becomes ready: its `runAt`, or the end of its backoff before a retry. */
+  readonly dueAt: Date;
+  /** Attempts it has had: 0 for a job enqueued for later, more for one waiting for its retry. */
+  readonly attempts: number;
+}
+
 /**
  * The jobs waiting in one queue for a worker that serves it (see
  * {@link StepInstance.queues}).
@@ -455,6 +466,20 @@ export interface StepInstance {
    * Resolves with the ids it put back; ids not in the dead queue are skipped.
    */
   retryFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /**
+   * Optional, with {@link failedJobs}: deletes jobs from the dead queue for
+   * good — the ids given, or all — and resolves with the ids it deleted; ids
+   * not in the dead queue are skipped, as {@link retryFailedJobs} skips them
+   * (the dashboard's "discard").
+   */
+  discardFailedJobs?(which: readonly string[] | "all"): Promise<string[]>;
+  /**
+   * Optional, for steps with `scheduledJobs` (07 on): the `limit` jobs due
+   * soonest, with when each is due — enqueued for later, or waiting for a
+   * retry (the dashboard's "scheduled" table). A page, not the whole set: a
+   * backlog of retries can be long.
+   */
+  scheduledJobs?(limit: number): Promise<readonly ScheduledJobReport[]>;
   /**
    * Optional, for steps with `concurrencyLimits`: the keys that have jobs
    * holding a slot or waiting for one, the most blocked first (`stats`

@@ -90,3 +90,23 @@ export async function retryDeadJobs(
   }
   return retried;
 }
+
+/**
+ * Deletes the named dead jobs (or all) for good; resolves with the ids it deleted (the
+ * dashboard's "discard"). `ZREM` of the member read: it answers whether it removed it, so a
+ * retry and a discard of the same job at once cannot both have it.
+ */
+export async function discardDeadJobs(
+  redis: Redis,
+  which: readonly string[] | "all",
+): Promise<string[]> {
+  const members = await redis.zrange(DEAD, 0, -1);
+  const discarded: string[] = [];
+  for (const member of members) {
+    const record = JSON.parse(member) as DeadJobRecord;
+    const id = record.id ?? "(not a job)";
+    if (which !== "all" && !which.includes(id)) continue;
+    if ((await redis.zrem(DEAD, member)) === 1) discarded.push(id);
+  }
+  return discarded;
+}

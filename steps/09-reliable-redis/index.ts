@@ -12,9 +12,10 @@ import { deleteNamespace } from "../../lib/redis/delete-namespace.ts";
 import type { Step } from "../../lib/step.ts";
 import { readSettings } from "../../lib/worker-settings.ts";
 import { addFinishedHistory, countJobs, countReadyByQueue } from "./counts.ts";
-import { listDeadJobs, retryDeadJobs } from "./dead-jobs.ts";
+import { discardDeadJobs, listDeadJobs, retryDeadJobs } from "./dead-jobs.ts";
 import { pushJobs } from "./enqueue.ts";
 import { listProcesses } from "./processes.ts";
+import { listScheduledJobs } from "./scheduled.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startReliableWorker } from "./worker.ts";
 import { WORKER_SETTINGS } from "./worker-settings.ts";
@@ -85,6 +86,8 @@ export const step: Step = {
         }),
       failedJobs: () => listDeadJobs(redis),
       retryFailedJobs: (which) => retryDeadJobs(redis, which),
+      discardFailedJobs: (which) => discardDeadJobs(redis, which),
+      scheduledJobs: (limit) => listScheduledJobs(redis, limit),
     });
   },
 };

@@ -6,8 +6,10 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
+import type { ScheduledJobReport } from "../../lib/step.ts";
 import { QUEUE, SCHEDULED } from "./keys.ts";
 import { LuaScript } from "./lua.ts";
+import { decodeJob, type JobPayload } from "./payload.ts";
 
 /**
  * How often a worker looks for due jobs, and how many it moves per script. A scheduled job
@@ -72,4 +74,34 @@ export class Mover {
     this.#stopping.abort();
     await this.#loop;
   }
+}
+
+/**
+ * The `limit` jobs due soonest, with when (the dashboard's "scheduled" table): the first
+ * members of the sorted set, which is ordered by due time. A member that is not a job (pushed
+ * by hand) is left out here; the mover pushes it like any other, and the worker sends it to
+ * the dead queue.
+ */
+export async function listScheduledJobs(
+  redis: Redis,
+  limit: number,
+): Promise<ScheduledJobReport[]> {
+  const flat = await redis.zrange(SCHEDULED, 0, limit - 1, "WITHSCORES");
+  const jobs: ScheduledJobReport[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    let job: JobPayload;
+    try {
+      job = decodeJob(flat[i] ?? "");
+    } catch {
+      continue;
+    }
+    jobs.push({
+      jobId: job.id,
+      name: job.name,
+      arguments: job.arguments,
+      dueAt: new Date(Number(flat[i + 1])),
+      attempts: job.attempt - 1,
+    });
+  }
+  return jobs;
 }

@@ -14,8 +14,9 @@ import { readSettings } from "../../lib/worker-settings.ts";
 import { listConcurrencyKeys } from "./concurrency.ts";
 import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
-import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
+import { discardFailedJobs, listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
 import { listProcesses, refuseWhileAlive } from "./processes.ts";
+import { listScheduledJobs } from "./scheduled-executions.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
 import { WORKER_SETTINGS } from "./worker-settings.ts";
@@ -87,6 +88,8 @@ export const step: Step = {
         }),
       failedJobs: () => listFailedJobs(database),
       retryFailedJobs: (which) => retryFailedJobs(database, which),
+      discardFailedJobs: (which) => discardFailedJobs(database, which),
+      scheduledJobs: (limit) => listScheduledJobs(database, limit),
       concurrencyKeys: () => listConcurrencyKeys(database),
     });
   },

@@ -13,8 +13,9 @@ import type { Step } from "../../lib/step.ts";
 import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
-import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
+import { discardFailedJobs, listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
 import { listProcesses, refuseWhileAlive } from "./processes.ts";
+import { listScheduledJobs } from "./scheduled-executions.ts";
 import { TickingScheduler } from "./scheduler.ts";
 import { SCHEDULES } from "./schedules.ts";
 import { startSupervisor } from "./supervisor.ts";
@@ -89,6 +90,8 @@ export const step: Step = {
         }),
       failedJobs: () => listFailedJobs(database),
       retryFailedJobs: (which) => retryFailedJobs(database, which),
+      discardFailedJobs: (which) => discardFailedJobs(database, which),
+      scheduledJobs: (limit) => listScheduledJobs(database, limit),
       // The workshop's schedules unless told; their jobs are checked
       // against the workshop's registry, the one a worker runs by default.
       scheduler: (schedules = SCHEDULES) =>

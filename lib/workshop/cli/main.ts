@@ -10,6 +10,7 @@ import { checkEnqueueOptions } from "../../enqueue-options.ts";
 import { workshopJobs } from "../../jobs/catalog.ts";
 import type { Step, StepInstance } from "../../step.ts";
 import { RESULTS_DIR } from "../bench/results-file.ts";
+import { runDashboardBenchmark } from "../dashboard/bench.ts";
 import { type RunContext, runDemo } from "../demo.ts";
 import { findStep, loadSteps } from "../step-directory.ts";
 import {
@@ -18,6 +19,7 @@ import {
   runCreateBatchCommand,
   runSealBatchCommand,
 } from "./commands/batches.ts";
+import { runDashboardCommand } from "./commands/dashboard.ts";
 import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
 import { runDiffCommand } from "./commands/diff.ts";
 import {
@@ -92,7 +94,7 @@ async function runCommand(
       const usage = command === "story" ? COMMAND_USAGE.story(n) : COMMAND_USAGE.bench(n);
       const parsed = parseFlags(
         args,
-        command === "bench" ? { quick: { type: "boolean" } } : {},
+        command === "bench" ? { quick: { type: "boolean" }, dashboard: { type: "boolean" } } : {},
         usage,
         0,
       );
@@ -105,7 +107,9 @@ async function runCommand(
           saveResults(urls, benchmark, parsed.flags.quick === true, settings, results),
         saveChart: (file, chart) => saveChart(RESULTS_DIR, file, chart),
       };
-      await runDemo(step, command === "story" ? "story" : "benchmark", context);
+      // --dashboard: what the dashboard costs this step, instead of its own scenario.
+      if (parsed.flags.dashboard === true) await runDashboardBenchmark(context);
+      else await runDemo(step, command === "story" ? "story" : "benchmark", context);
       return 0;
     }
     case "worker": {
@@ -260,6 +264,25 @@ async function runCommand(
       await withInstance(parsed, (instance) =>
         runStatsCommand(instance, parsed.flags.json === true),
       );
+      return 0;
+    }
+    case "dashboard": {
+      const usage = COMMAND_USAGE.dashboard(n);
+      const spec = {
+        ...NAMESPACE_FLAG,
+        port: { type: "string" },
+        host: { type: "string" },
+        refresh: { type: "string" },
+      } as const;
+      const parsed = parseFlags(args, spec, usage, 0);
+      if (parsed.flags.help) return printed(usage);
+      const options = {
+        host: stringFlag(parsed, "host") ?? "127.0.0.1",
+        port: integerFlag(parsed, "port", usage, 0, 65_535) ?? 0,
+        refreshMs: integerFlag(parsed, "refresh", usage, 100, 60_000) ?? 1000,
+      };
+      endWhenOutputCloses();
+      await withInstance(parsed, (instance) => runDashboardCommand(instance, options));
       return 0;
     }
     case "reset": {

@@ -43,11 +43,12 @@ export function stepUsage(step: Step): string {
     "  schedules        recurring jobs: last, next run   [--json] (13)",
     "  batches          groups of jobs (14): list them   [create [--on-finish NAME] …]",
     "                                                    [seal <id>] [--json]",
-    "  bench            this step's own benchmark        [--quick]",
+    "  dashboard        the queue live in a browser      [--port N] [--host ADDR] [--refresh MS]",
+    "  bench            this step's own benchmark        [--quick] [--dashboard]",
     "  reset            delete this step's jobs and recreate its tables",
     "  diff             the code diff against the step it builds on",
     "",
-    "worker, enqueue, stats, failed, retry, schedules, batches and reset take --namespace NAME to use another",
+    "worker, enqueue, stats, failed, retry, schedules, batches, dashboard and reset take --namespace NAME to use another",
     `schema / key prefix than the step's own (step_${n}).`,
     "",
     `Each command has --help, e.g. npm run step ${n} -- enqueue --help`,
@@ -103,7 +104,7 @@ export const COMMAND_USAGE = {
   stats: (n: string) =>
     `Usage: npm run step ${n} -- stats [--json] [--namespace NAME]\n\nPrints how many jobs are in each state, how many are ready in each queue and how\nlong the oldest there has waited, (06 on) the worker processes, (11) the jobs\nblocked per concurrency key, and (12) each rate key: its limit, its jobs waiting\nand when the next may start.\n\n  --json             one line of JSON\n${NAMESPACE_HELP}`,
   bench: (n: string) =>
-    `Usage: npm run step ${n} -- bench [--quick]\n\nRuns the scenario this step exists for; --quick finishes in seconds.`,
+    `Usage: npm run step ${n} -- bench [--quick] [--dashboard]\n\nRuns the scenario this step exists for; --quick finishes in seconds.\n\n  --dashboard        instead, what the dashboard costs this step: throughput with and\n                     without it open (polled every second), and each view's time\n                     with 100,000 finished jobs`,
   reset: (n: string) =>
     `Usage: npm run step ${n} -- reset [--namespace NAME]\n\nDeletes this step's jobs and recreates its tables (its keys, on Redis).\n\n${NAMESPACE_HELP}`,
   failed: (n: string) =>
@@ -155,6 +156,22 @@ export const COMMAND_USAGE = {
       "any scheduler) and next tick. A supervisor runs those its --schedules flag names.",
       "",
       "  --json             one line of JSON",
+      NAMESPACE_HELP,
+    ].join("\n"),
+  dashboard: (n: string) =>
+    [
+      `Usage: npm run step ${n} -- dashboard [--port N] [--host ADDR] [--refresh MS] [--namespace NAME]`,
+      "",
+      "Serves a web page of this step's queue until Ctrl-C: jobs per state and per",
+      "queue, a chart of the last minute, the processes and their heartbeats (06 on),",
+      "the dead queue with retry and discard, and scheduled jobs (07 on). Open the",
+      "address it prints.",
+      "",
+      "  --port N           the port to listen on (default: a free one)",
+      "  --host ADDR        the address to listen on (default 127.0.0.1, this machine",
+      "                     only). Anyone who reaches it can retry and discard jobs:",
+      "                     there is no password (see the README)",
+      "  --refresh MS       how often the page updates, in milliseconds (default 1000)",
       NAMESPACE_HELP,
     ].join("\n"),
   diff: (n: string) =>
