@@ -115,8 +115,8 @@ async function showTwoWorkers(out: Output, instance: StepInstance): Promise<void
     out,
     check.duplicates > 0
       ? `${ids.length} jobs, 2 workers: ${check.duplicates} of them ran twice. Emails sent twice, cards charged twice.`
-      : `${ids.length} jobs, 2 workers: none ran twice in this run — the two polls did not meet. ` +
-          'Nothing here stops them from meeting: `npx vitest run test/contract/duplicates.test.ts -t "step 01"` makes them.',
+      : `${ids.length} jobs, 2 workers: none ran twice in this run. One run proves nothing either way: ` +
+          'the contract test makes two polls meet on purpose (npx vitest run test/contract/duplicates.test.ts -t "step 01").',
   );
 }
 
