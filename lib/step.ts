@@ -66,6 +66,10 @@ export interface OpenOptions {
 export interface WorkerHooks {
   /** A job was chosen, and has not started running yet. */
   afterPick?(jobId: string, workerId: string): Promise<void> | void;
+  /** A loop looked at the queue and found nothing; it waits for work next (step 03). */
+  afterFindingNothing?(workerId: string): Promise<void> | void;
+  /** The worker's listener heard a notification, or (re)connected, and woke its loops (step 03). */
+  afterRing?(): void;
 }
 
 /**

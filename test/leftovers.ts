@@ -39,7 +39,7 @@ import { redisServerStatus } from "../lib/workshop/services/redis-server.ts";
 const TEST_NAMESPACE = /^t(\d{2}|cli|peer)_/;
 /** Folders in the temporary folder that tests make (`mkdtemp` prefixes). */
 const TEST_FOLDER =
-  /^(bjfs-private-pg-|bjfs-private-redis-|embedded-postgres-race-|floors-|check-links-)/;
+  /^(bjfs-private-pg-|bjfs-private-redis-|bjfs-exercise-|embedded-postgres-race-|floors-|check-links-)/;
 /** A server or a worker, by its command line. */
 const TEST_PROCESS = /(^|\/)postgres -D |(^|\/)redis-server |cli\/main\.ts \d\d worker/;
 /** A process that is exiting as the run ends gets this long to be gone before it counts. */

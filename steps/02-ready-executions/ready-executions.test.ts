@@ -4,7 +4,7 @@
  * job coming back, pickup waiting for the poll and the transaction held
  * while a job runs are shown by the contract suite in test/contract/.)
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { JobRegistry } from "../../lib/jobs/registry.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { eventually, nextEvent } from "../../test/support/waiting.ts";
@@ -46,6 +46,10 @@ describe("step 02 — ready executions", () => {
   it("a second worker takes the next job while the first one's job is still running (SKIP LOCKED)", async () => {
     const instance = await openForTest(step, "skip");
     const { definition, release } = waitingJob();
+    // Should the test fail with the slow job still running, that job's open
+    // transaction would block the schema's drop: end it first (the hooks run
+    // last registered first).
+    onTestFinished(() => release.open());
     const registry = new JobRegistry([definition, quickJob()]);
     const slowId = await instance.enqueue("Slow", {});
     const quickId = await instance.enqueue("Quick", {});

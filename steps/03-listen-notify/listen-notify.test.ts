@@ -89,6 +89,37 @@ describe("step 03 — listen/notify", () => {
     await worker.stop();
   });
 
+  it("a notification that comes between a loop's empty look and its wait is not lost: the job starts without the fallback poll", async () => {
+    const instance = await openForTest(step, "between");
+    // The interleaving the doorbell's count exists for, made to happen every time: the loop
+    // has looked and found nothing, and before it waits, a job is enqueued and its
+    // notification rings the doorbell. A wait that counted rings only from here on would
+    // sleep through it until the fallback poll, ten minutes away.
+    let rings = 0;
+    let onRing = () => {};
+    let enqueued: string | undefined;
+    const hooks = {
+      afterRing() {
+        rings++;
+        onRing();
+      },
+      async afterFindingNothing() {
+        // Once the listener is listening (it rings when it has connected), and once only.
+        if (rings === 0 || enqueued !== undefined) return;
+        const rung = new Promise<void>((resolve) => {
+          onRing = resolve;
+        });
+        enqueued = await instance.enqueue("Noop", {});
+        await rung;
+      },
+    };
+    const finished = nextEvent(instance.events, "finished", (e) => e.jobId === enqueued);
+    const worker = instance.startWorker({ hooks, pollIntervalMs: NO_FALLBACK_MS });
+    await finished;
+    await worker.stop();
+    expect(await instance.counts()).toEqual({ ready: 0, finished: 1, failed: 0 });
+  });
+
   it("an idle worker goes quiet: no statement at all between fallback polls", async () => {
     const instance = await openForTest(step, "quiet");
     const worker = instance.startWorker({ pollIntervalMs: NO_FALLBACK_MS });

@@ -64,7 +64,10 @@ export function startListeningWorker(
     url: setup.databaseUrl,
     channel: database.schema,
     applicationName: database.schema,
-    onWake: () => doorbell.ring(),
+    onWake: () => {
+      doorbell.ring();
+      options.hooks?.afterRing?.();
+    },
     onError: (error) =>
       events.emit("workerError", { workerId: `${id}/listener`, error: String(error), at: now() }),
     onStatement: setup.onStatement,
@@ -82,7 +85,9 @@ export function startListeningWorker(
         await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping.signal }).catch(() => {});
         continue;
       }
-      if (!worked) await doorbell.waitForRingAfter(rungBefore, fallbackInterval, stopping.signal);
+      if (worked) continue;
+      await options.hooks?.afterFindingNothing?.(workerId);
+      await doorbell.waitForRingAfter(rungBefore, fallbackInterval, stopping.signal);
     }
   }
   // #endregion listen
