@@ -99,14 +99,15 @@ describe("step 10 — batching", () => {
     await sql(instance).query("DELETE FROM processes");
   });
 
-  it("a claim takes its jobs most urgent first, and the worker starts them in that order", async () => {
+  it("a claim of a batch takes its jobs most urgent first, and the worker starts them in that order", async () => {
     const instance = await openForTest(step, "order");
     const { registry, received } = recordingJobs();
     const priorities = [50, 7, 100, 3, 7, 200, 0, 50];
     const ids = await instance.enqueueMany(
       priorities.map((priority, index) => ({ name: "Record", args: { index }, priority })),
     );
-    const worker = instance.startWorker({ registry, concurrency: 1, batchSize: 100 });
+    // As many slots as jobs: the worker's first claim takes all of them at once.
+    const worker = instance.startWorker({ registry, concurrency: priorities.length });
     await eventually(() => received.length === ids.length, "every job to run");
     await worker.stop();
     const expected = ids
