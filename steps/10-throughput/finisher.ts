@@ -58,8 +58,8 @@ interface Waiting {
  * when it was handed over: a job is announced finished only once that is
  * true, so nothing a caller sees can be lost by a crash. What a crash loses
  * is the outcomes not yet written: their jobs are still claimed, and
- * recovery runs them again — at most a batch's worth more than step 08
- * would (the lesson measures it).
+ * recovery runs them again — each still held its slot, so at most one per
+ * slot, as in step 08.
  */
 // #region finisher
 export class Finisher {
