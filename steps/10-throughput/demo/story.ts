@@ -3,7 +3,7 @@
  * machine makes, and the two that step 08 spends on each job; then the same
  * 5,000 jobs through step 08 and step 10, with the commits each spent; the
  * batches seen in the database; a graceful stop that gives back what it
- * claimed ahead. Then what is still wrong: the worker's CPU is the next
+ * claimed ahead. Then what is still wrong: a commit's latency is the next
  * wall, and a crash sends back what was claimed ahead.
  *
  * @module
@@ -31,13 +31,12 @@ export async function runStory({ open, out }: RunContext): Promise<void> {
     heading(out, "What is still wrong");
     say(
       out,
-      "The commit is no longer the wall; the worker's CPU is (the CPU column above: one Node " +
-        "process encoding, parsing and announcing thousands of rows a second, next to the " +
-        "database on the same two cores). A batch is at most the worker's slots: deeper " +
-        "batches need more slots, or a buffer deeper than the slots, which takes jobs another " +
-        "worker could run (the lesson says why step 10 refuses that). A crash now sends back " +
-        "the jobs claimed ahead too, each with an attempt spent though it never started. And " +
-        "it is still at-least-once.",
+      "Commits per job are no longer the wall; a commit's latency is. A job keeps its slot " +
+        "until its outcome has committed, so a worker has at most its slots' worth of jobs per " +
+        "commit: jobs/s ≤ slots ÷ commit latency. Deeper batches need more slots, or a buffer " +
+        "deeper than the slots, which takes jobs another worker could run (the lesson says why " +
+        "step 10 refuses that). A crash now also sends back the jobs claimed ahead, each with " +
+        "an attempt spent though it never started. And it is still at-least-once.",
     );
     heading(out, "What step 10 promises, exactly");
     say(
@@ -83,8 +82,9 @@ async function showBothQueues(
   say(
     out,
     `${formatNumber(JOBS)} no-op jobs through each, one worker with ${CONCURRENCY} slots. Step ` +
-      "10 claims up to its slots plus a batch (100) ahead, into a local buffer, and writes the " +
-      "outcomes of every job that ended meanwhile in one statement.",
+      "10 claims the next job of each slot whose job has run while that job's outcome is " +
+      "being written, and writes the outcomes of all the jobs that ended meanwhile in one " +
+      "statement.",
   );
   const rows = [];
   for (const instance of [base, batched]) {
@@ -116,6 +116,8 @@ async function showBothQueues(
     out,
     "Each statement is a transaction, so a commit. jobs/s ≈ commits/s ÷ commits per job: " +
       "batching does not make a commit cheaper, it makes a job need a fraction of one. (Step " +
+      "08 does better than one connection's commits allow: its 10 slots commit on 10 " +
+      "connections at once, and commits that wait together share one flush to disk. Step " +
       "10's statements include the counts() this story polls with. Worker CPU: this " +
       "process's, where the worker runs, as a share of one core.)",
   );
