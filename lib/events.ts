@@ -62,9 +62,10 @@ export interface JobEventMap {
     readonly workerId: string;
     /**
      * Why: the job was still running, or it had ended but its outcome could
-     * not be recorded in time (the database was away). It runs again either way.
+     * not be recorded in time (the database was away), or (step 10) it was
+     * claimed ahead and had not started. It runs again either way.
      */
-    readonly reason: "still running" | "outcome not recorded";
+    readonly reason: "still running" | "outcome not recorded" | "not started";
   };
   /**
    * The job ended, but its claim had been taken away meanwhile (steps with

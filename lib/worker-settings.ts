@@ -97,11 +97,20 @@ function notA(expected: string, text: string): WorkerSettingError {
 
 /** A whole number of milliseconds in a range: intervals, thresholds, timeouts. */
 export function milliseconds(min: number, max: number): SettingKind<number> {
-  const expected = `a whole number of milliseconds from ${min} to ${max}`;
+  return wholeNumber(min, max, { placeholder: "MS", unit: "milliseconds" });
+}
+
+/** A whole number in a range, of `unit` if given: a count, a size. */
+export function wholeNumber(
+  min: number,
+  max: number,
+  { placeholder = "N", unit }: { readonly placeholder?: string; readonly unit?: string } = {},
+): SettingKind<number> {
+  const expected = `a whole number${unit === undefined ? "" : ` of ${unit}`} from ${min} to ${max}`;
   const accepts = (value: unknown): value is number =>
     typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max;
   return {
-    placeholder: "MS",
+    placeholder,
     expected,
     parse: (text) => {
       const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;

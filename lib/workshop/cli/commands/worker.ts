@@ -3,8 +3,16 @@
  *
  * @module
  */
+import type { JobEventMap } from "../../../events.ts";
 import type { GivenSettings, StepInstance, WorkerOptions } from "../../../step.ts";
 import { clock, surviveLostOutput } from "../terminal.ts";
+
+/** Why a stopping worker gave a job back, as its log line says it. */
+const RELEASE_REASONS: Record<JobEventMap["released"]["reason"], string> = {
+  "still running": "still running at the shutdown timeout",
+  "outcome not recorded": "ran, but its outcome was not recorded at the shutdown timeout",
+  "not started": "claimed ahead and not started when the worker stopped",
+};
 
 /**
  * Runs until SIGINT or SIGTERM. The first signal stops claiming and waits for
@@ -40,7 +48,7 @@ export async function runWorkerCommand(
   );
   events.on("released", (e) =>
     console.log(
-      `${clock(e.at)}  ${e.workerId}  ↩ job ${e.jobId} ${e.name}: ${e.reason === "still running" ? "still running" : "ran, but its outcome was not recorded"} at the shutdown timeout, released back to ready`,
+      `${clock(e.at)}  ${e.workerId}  ↩ job ${e.jobId} ${e.name}: ${RELEASE_REASONS[e.reason]}, released back to ready`,
     ),
   );
   events.on("superseded", (e) =>

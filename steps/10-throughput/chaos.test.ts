@@ -1,0 +1,263 @@
+// Unchanged from step 08: steps/08-recovery/chaos.test.ts
+/**
+ * Step 08 under fire, with real processes: workers SIGKILLed at random
+ * under load, the PostgreSQL server restarted under load, the server away
+ * for 20 s under load, and SIGTERM while jobs run. Each test ends by
+ * accounting for every job.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it, onTestFinished } from "vitest";
+import type { StepInstance } from "../../lib/step.ts";
+import { spawnWorkerProcess, type WorkerProcess } from "../../lib/worker-process.ts";
+import { openForTest } from "../../test/support/open.ts";
+import { startPrivatePostgres } from "../../test/support/private-postgres.ts";
+import { recordingJobs } from "../../test/support/recording-jobs.ts";
+import { eventually } from "../../test/support/waiting.ts";
+import { spawnWorker } from "../../test/support/worker-process.ts";
+import { step } from "./index.ts";
+
+/** Short heartbeats, a short retry backoff: recovery in milliseconds, so the test takes seconds. */
+const QUICK = [
+  "--heartbeat-interval",
+  "200",
+  "--alive-threshold",
+  "2000",
+  "--retry-backoff",
+  "20,200,0",
+];
+
+/**
+ * What a supervisor's output says about its workers: which pids it started,
+ * and every job start and finish by worker pid (the CLI prints `▶ job ID`
+ * just before a job runs and `✓ job ID` once its finish has committed; the
+ * supervisor prefixes each line with `[worker PID]`).
+ */
+class WorkerLog {
+  readonly started = new Set<number>();
+  readonly runs = new Map<string, number[]>();
+  readonly finishes = new Map<string, number[]>();
+
+  constructor(supervisor: WorkerProcess) {
+    supervisor.onLine((line) => {
+      const spawned = /supervisor: started worker process (\d+)/.exec(line);
+      if (spawned) this.started.add(Number(spawned[1]));
+      const job = /^\[worker (\d+)\] .* ([▶✓]) job (\d+) /.exec(line);
+      if (!job) return;
+      const [, pid, mark, jobId] = job;
+      const byJob = mark === "▶" ? this.runs : this.finishes;
+      byJob.set(jobId ?? "", [...(byJob.get(jobId ?? "") ?? []), Number(pid)]);
+    });
+  }
+}
+
+describe("step 08 — chaos", () => {
+  it("SIGKILLs random worker processes under load: no job lost, and only jobs whose worker was killed mid-run ran twice", async () => {
+    const JOBS = 3_000;
+    const KILLS = 10;
+    const instance = await openForTest(step, "chaos");
+    const begun = Date.now();
+    await instance.enqueueMany(
+      Array.from({ length: JOBS }, (_, i) => ({ name: "Sleep", args: { ms: 5 + (i % 20) } })),
+    );
+    const supervisor = spawnWorker(instance, ["--processes", "3", "--concurrency", "4", ...QUICK]);
+    const log = new WorkerLog(supervisor);
+    const killed = new Set<number>();
+    try {
+      // The killer: every 300–700 ms, a random worker that has run jobs,
+      // until it has killed ten or the work is done.
+      const allDone = async () => {
+        const counts = await instance.counts();
+        return (counts.finished ?? 0) + (counts.failed ?? 0) === JOBS;
+      };
+      while (killed.size < KILLS && !(await allDone())) {
+        await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 400));
+        const busy = [...log.started].filter(
+          (pid) => !killed.has(pid) && [...log.runs.values()].some((pids) => pids.includes(pid)),
+        );
+        const victim = busy[Math.floor(Math.random() * busy.length)];
+        if (victim === undefined) continue;
+        process.kill(victim, "SIGKILL");
+        killed.add(victim);
+      }
+      await eventually(allDone, "every job to be finished or in the dead queue", 45_000);
+    } finally {
+      supervisor.child.kill("SIGTERM");
+    }
+    expect(await supervisor.exited).toEqual({ code: 0, signal: null });
+
+    // Nothing lost: every job ended, nothing waits, nothing is held.
+    const counts = await instance.counts();
+    expect(counts).toMatchObject({ ready: 0, scheduled: 0, claimed: 0 });
+    // Any job in the dead queue is there because its workers kept dying.
+    for (const failed of (await instance.failedJobs?.()) ?? []) {
+      expect(failed.error).toMatch(/^ProcessDiedError: /);
+    }
+    // Every job that ran more than once ran first on workers that were
+    // killed, without finishing there: the one way step 08 runs a job twice.
+    let ranTwice = 0;
+    for (const [jobId, pids] of log.runs) {
+      if (pids.length === 1) continue;
+      ranTwice++;
+      for (const pid of pids.slice(0, -1)) {
+        expect(killed, `job ${jobId} ran again after running on ${pid}`).toContain(pid);
+        expect(log.finishes.get(jobId) ?? [], `job ${jobId} finished on ${pid}`).not.toContain(pid);
+      }
+    }
+    // Each killed worker was running at most its 4 slots' jobs. And the
+    // chaos did happen: 3,000 jobs take several seconds, kills come twice a second.
+    expect(ranTwice).toBeLessThanOrEqual(killed.size * 4);
+    expect(killed.size).toBeGreaterThanOrEqual(KILLS / 2);
+    expect(await instance.processes?.()).toEqual([]);
+    console.log(
+      `chaos: ${JOBS} jobs, ${killed.size} workers SIGKILLed, ${counts.finished} finished, ${counts.failed} dead, ${ranTwice} ran twice, ${((Date.now() - begun) / 1000).toFixed(1)} s`,
+    );
+  }, 60_000);
+
+  it("loses no job when the PostgreSQL server restarts under load", async () => {
+    const JOBS = 1_000;
+    const server = await startPrivatePostgres();
+    const instance = await step.open({
+      databaseUrl: server.url,
+      namespace: `t08_restart_${process.pid}`,
+    });
+    onTestFinished(() => instance.close());
+    await instance.enqueueMany(
+      Array.from({ length: JOBS }, () => ({ name: "Sleep", args: { ms: 10 } })),
+    );
+    const supervisor = spawnWorkerProcess({
+      stepId: step.id,
+      namespace: instance.namespace,
+      // A threshold well above a restart's few seconds: nobody is taken for dead.
+      args: ["--processes", "2", "--concurrency", "4", "--alive-threshold", "30000"],
+      env: { ...process.env, DATABASE_URL: server.url },
+    });
+    try {
+      await eventually(
+        async () => ((await instance.counts()).finished ?? 0) >= JOBS / 5,
+        "a fifth of the jobs to finish",
+        30_000,
+      );
+      await server.restart();
+      await eventually(
+        async () => {
+          // The test's own pool meets the restart too: a failed look is "not yet".
+          const counts = await instance.counts().catch(() => undefined);
+          return counts?.finished === JOBS;
+        },
+        "every job to finish after the restart",
+        45_000,
+      );
+    } finally {
+      supervisor.child.kill("SIGTERM");
+    }
+    expect(await supervisor.exited).toEqual({ code: 0, signal: null });
+    expect(await instance.counts()).toEqual({
+      ready: 0,
+      scheduled: 0,
+      claimed: 0,
+      finished: JOBS,
+      failed: 0,
+    });
+    // The workers saw the server go and come back, and said so.
+    expect(supervisor.output()).toMatch(/terminat|ECONNREFUSED|shutting down/i);
+  }, 90_000);
+
+  it("loses no job and leaves none claimed when the PostgreSQL server is away for 20 s under load", async () => {
+    const JOBS = 600;
+    // Twice as long as finishing used to be retried (ten times, a second
+    // apart): the jobs that ended during the outage must still be recorded.
+    // The outage is what this test is about, so its length is a fixed wait.
+    const OUTAGE_MS = 20_000;
+    const server = await startPrivatePostgres();
+    const instance = await step.open({
+      databaseUrl: server.url,
+      namespace: `t08_outage_${process.pid}`,
+    });
+    onTestFinished(() => instance.close());
+    await instance.enqueueMany(
+      Array.from({ length: JOBS }, () => ({ name: "Sleep", args: { ms: 10 } })),
+    );
+    const supervisor = spawnWorkerProcess({
+      stepId: step.id,
+      namespace: instance.namespace,
+      // The default alive threshold (60 s) outlasts the outage: nobody is
+      // taken for dead, so every job runs once.
+      args: ["--processes", "2", "--concurrency", "4"],
+      env: { ...process.env, DATABASE_URL: server.url },
+    });
+    try {
+      await eventually(
+        async () => ((await instance.counts()).finished ?? 0) >= JOBS / 5,
+        "a fifth of the jobs to finish",
+        30_000,
+      );
+      await server.stop();
+      await sleep(OUTAGE_MS);
+      await server.start();
+      await eventually(
+        async () => (await instance.counts().catch(() => undefined))?.finished === JOBS,
+        "every job to be finished once the server is back",
+        45_000,
+      );
+    } finally {
+      supervisor.child.kill("SIGTERM");
+    }
+    expect(await supervisor.exited).toEqual({ code: 0, signal: null });
+    expect(await instance.counts()).toEqual({
+      ready: 0,
+      scheduled: 0,
+      claimed: 0,
+      finished: JOBS,
+      failed: 0,
+    });
+    expect(await instance.processes?.()).toEqual([]);
+    // Nothing was given back on the way out: every outcome had been recorded.
+    expect(supervisor.output()).not.toMatch(/released back to ready/);
+  }, 150_000);
+
+  it("on SIGTERM, finishes the jobs that end within the shutdown timeout and releases the rest to ready", async () => {
+    const instance = await openForTest(step, "sigterm");
+    // Two jobs that will not end in time first (oldest is claimed first), then short ones.
+    const long = await instance.enqueueMany([
+      { name: "Sleep", args: { ms: 600_000 } },
+      { name: "Sleep", args: { ms: 600_000 } },
+    ]);
+    await instance.enqueueMany(
+      Array.from({ length: 40 }, () => ({ name: "Sleep", args: { ms: 50 } })),
+    );
+    const worker = spawnWorker(instance, ["--concurrency", "4", "--shutdown-timeout", "500"]);
+    for (const id of long) await worker.waitForLine(new RegExp(`▶ job ${id} Sleep`));
+    await worker.waitForLine(/✓ job \d+ Sleep/); // short jobs are running too
+    const signalledAt = Date.now();
+    worker.child.kill("SIGTERM");
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    // It waited for the short jobs, not for the long ones.
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    for (const id of long) {
+      expect(worker.output()).toMatch(new RegExp(`↩ job ${id} Sleep: .*released back to ready`));
+    }
+    const counts = await instance.counts();
+    expect(counts).toMatchObject({ claimed: 0, failed: 0 });
+    expect((counts.ready ?? 0) + (counts.finished ?? 0)).toBe(42);
+    expect(await attemptsOf(instance, long)).toEqual([0, 0]); // a release is not a failure
+    expect(await instance.processes?.()).toEqual([]);
+
+    // Nothing was lost: another worker runs everything that is left.
+    const { registry } = recordingJobs(); // its Sleep returns at once
+    const next = instance.startWorker({ registry, concurrency: 4, pollIntervalMs: 20 });
+    await eventually(
+      async () => (await instance.counts()).finished === 42,
+      "the released and remaining jobs to finish",
+      20_000,
+    );
+    await next.stop();
+  }, 60_000);
+});
+
+async function attemptsOf(instance: StepInstance, ids: readonly string[]): Promise<number[]> {
+  const rows = await instance.database?.query<{ attempts: number }>(
+    "SELECT attempts FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id",
+    [ids],
+  );
+  return (rows ?? []).map((row) => row.attempts);
+}

@@ -1,0 +1,108 @@
+/**
+ * The claiming loop (step 10: ahead of the free slots): claim, into the
+ * worker's local buffer, a job for each slot that runs nothing — free, or
+ * about to be, its job ended and waiting only for its outcome's write — and,
+ * when a claim found fewer jobs than asked for,
+ * wait for the doorbell: rung by a notification, or by the listener when it
+ * has (re)connected, or at the fallback poll. Starting the buffered jobs in
+ * free slots is another loop's (claim-buffer.ts).
+ *
+ * @module
+ */
+import { setImmediate as setImmediatePromise, setTimeout as sleep } from "node:timers/promises";
+import type { StoredJob } from "../../lib/jobs/perform.ts";
+import type { Database } from "../../lib/postgres/database.ts";
+import type { ClaimBuffer } from "./claim-buffer.ts";
+import { claimReadyJobs } from "./claims.ts";
+import type { Doorbell } from "./doorbell.ts";
+import type { ProcessLifecycle } from "./lifecycle.ts";
+
+/** How long the loop waits after a claim failed (the server is restarting, say) before trying again. */
+const CLAIM_RETRY_MS = 1_000;
+/** PostgreSQL's SQLSTATE for a row that references one that does not exist. */
+const FOREIGN_KEY_VIOLATION = "23503";
+
+export interface ClaimLoopParts {
+  readonly database: Database;
+  /** The queues it serves, the first listed first. */
+  readonly queues: readonly string[];
+  /** Where claimed jobs wait for a free slot. */
+  readonly buffer: ClaimBuffer;
+  /** The most jobs one claim asks for. */
+  readonly batchSize: number;
+  /** How many of its slots run no job now: free, or waiting only for their job's outcome to be written. */
+  readonly idleSlots: () => number;
+  /** Rung when that may have changed: a job ran, its outcome was written, a buffered job was dropped. */
+  readonly room: Doorbell;
+  readonly doorbell: Doorbell;
+  /** How long to wait for a ring before looking anyway. */
+  readonly fallbackIntervalMs: number;
+  /** Aborted when the worker is told to stop: the loop ends. */
+  readonly stopping: AbortSignal;
+  readonly report: (error: unknown) => void;
+}
+
+/**
+ * Claims under the process's current row until the worker is stopped. The
+ * row can change (step 08): a process taken for dead registers again.
+ *
+ * When to claim, and how many: one job for each slot that runs nothing and
+ * has no buffered job waiting for it, at most a batch. Under load, a
+ * worker's 10 slots end their no-op jobs together and wait for one write of
+ * their 10 outcomes; the claim of their next 10 is in flight meanwhile, on
+ * another connection, and its jobs are in the buffer when the slots free
+ * up. One commit claims 10 jobs, one commit finishes 10, and neither waits
+ * for the other: two commits per job in step 08, a fifth of one here.
+ *
+ * Rejected: claiming more than that, a deep buffer (graphile-worker's
+ * local queue holds 500). Its jobs could start only as this worker's slots
+ * free up, while another worker sits idle: a worker whose one slot runs a
+ * long job would hold the next job too (step 08's idempotent-job test stalls
+ * a slot and waits for another worker to run the job), and three jobs that
+ * must run at once on three single-slot workers would all go to the first
+ * (the concurrency-limits contract test). graphile-worker gives such jobs
+ * back after a TTL of 5 minutes.
+ */
+// #region claim-loop
+export async function claimUntilStopped(
+  lifecycle: ProcessLifecycle,
+  parts: ClaimLoopParts,
+): Promise<void> {
+  const { database, queues, buffer, room, doorbell, stopping } = parts;
+  while (!stopping.aborted) {
+    // Let the turn of the event loop end first: slots whose jobs end in the
+    // same turn (a busy worker's usually do) are then claimed for together,
+    // where the first to end would otherwise get a claim of one.
+    await setImmediatePromise();
+    const roomRungBefore = room.rings; // before looking, so no ring is missed
+    const wanted = Math.min(parts.batchSize, parts.idleSlots() - buffer.size);
+    if (wanted <= 0) {
+      await room.waitForRingAfter(roomRungBefore, parts.fallbackIntervalMs, stopping);
+      continue;
+    }
+    const processId = await lifecycle.current();
+    if (stopping.aborted || processId === undefined) break;
+    const rungBefore = doorbell.rings; // before looking, so no ring is missed
+    let jobs: StoredJob[];
+    try {
+      // A short transaction: committed before any of these jobs starts.
+      jobs = await claimReadyJobs(database, processId, queues, wanted);
+    } catch (error) {
+      parts.report(error);
+      if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
+        // The claim points at a process row that is gone: pruned, and the
+        // heartbeat has not noticed yet.
+        await lifecycle.registerAgain(processId);
+      } else {
+        await sleep(CLAIM_RETRY_MS, undefined, { signal: stopping }).catch(() => {});
+      }
+      continue;
+    }
+    buffer.add(jobs, processId);
+    // Fewer than asked for: the queue is empty for now. Wait for a ring.
+    if (jobs.length < wanted) {
+      await doorbell.waitForRingAfter(rungBefore, parts.fallbackIntervalMs, stopping);
+    }
+  }
+}
+// #endregion claim-loop

@@ -1,0 +1,68 @@
+// Unchanged from step 08: steps/08-recovery/scheduled-executions.ts
+/**
+ * Scheduled jobs: moving the ones that are due from scheduled_executions to
+ * ready_executions.
+ *
+ * @module
+ */
+import type { Sql } from "../../lib/postgres/database.ts";
+
+/** What one dispatch did, and when the next scheduled job is due. */
+export interface Dispatched {
+  /** How many jobs it moved to ready. */
+  readonly moved: number;
+  /** Milliseconds until the next job still scheduled is due (≤ 0: due now); `null` when none is. */
+  readonly nextDueInMs: number | null;
+}
+
+/**
+ * Moves up to `batchSize` due jobs (scheduled_at ≤ now, by the database's
+ * clock) to ready, soonest first, in one statement — one transaction — and
+ * rings the workers' doorbell if it moved any:
+ *
+ * 1. `due`: the due rows, `FOR UPDATE SKIP LOCKED`. Two dispatchers running
+ *    this at the same instant lock disjoint sets: the second skips the rows
+ *    the first holds, instead of waiting for them and then finding them
+ *    gone — or worse, moving them again. A row is moved by whoever locked
+ *    it, once. Served by `scheduled_executions_due (scheduled_at, job_id)`.
+ * 2. `moved`: deletes exactly those rows.
+ * 3. `readied`: inserts them into ready_executions with their job's queue
+ *    and priority.
+ *
+ * The last line also says when the next job that stays is due, so the
+ * dispatcher can sleep until then instead of polling blindly. (The same
+ * index serves it: the first entry not just moved.)
+ *
+ * In batches: a million jobs due at midnight are moved 500 at a time, each a
+ * short transaction, instead of one that locks a million rows for a minute.
+ */
+// #region dispatch
+export async function dispatchDueJobs(sql: Sql, batchSize: number): Promise<Dispatched> {
+  const [row] = await sql.query<{ moved: number; next_due_in_ms: number | null }>(
+    `WITH due AS (
+       SELECT job_id FROM scheduled_executions
+       WHERE scheduled_at <= now()
+       ORDER BY scheduled_at, job_id
+       LIMIT $1
+       FOR UPDATE SKIP LOCKED
+     ), moved AS (
+       DELETE FROM scheduled_executions
+       WHERE job_id IN (SELECT job_id FROM due)
+       RETURNING job_id
+     ), readied AS (
+       INSERT INTO ready_executions (job_id, queue_name, priority)
+       SELECT jobs.id, jobs.queue_name, jobs.priority
+       FROM moved JOIN jobs ON jobs.id = moved.job_id
+       RETURNING job_id
+     )
+     SELECT count(*)::int AS moved,
+            CASE WHEN count(*) > 0 THEN pg_notify(current_schema(), '') END AS rang,
+            (SELECT extract(epoch FROM min(scheduled_at) - now()) * 1000
+             FROM scheduled_executions
+             WHERE job_id NOT IN (SELECT job_id FROM due))::float8 AS next_due_in_ms
+     FROM readied`,
+    [batchSize],
+  );
+  return { moved: row?.moved ?? 0, nextDueInMs: row?.next_due_in_ms ?? null };
+}
+// #endregion dispatch

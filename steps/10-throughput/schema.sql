@@ -1,0 +1,126 @@
+-- Unchanged from step 08: steps/08-recovery/schema.sql
+-- Step 02: the jobs table keeps every job, for ever (the history); a second,
+-- small table holds only the jobs that are ready to run. A job's state is
+-- which table its row is in: in ready_executions → ready; in
+-- scheduled_executions → waiting for its time (step 07: scheduled, or
+-- retrying after a failure); in claimed_executions → claimed, running
+-- (step 05); in failed_executions → failed for good, the dead queue (step
+-- 07); finished_at set → finished.
+CREATE TABLE IF NOT EXISTS jobs (
+  id          bigserial PRIMARY KEY,
+  -- The registered job name. The worker only runs names in its registry.
+  name        text NOT NULL,
+  -- JSON text, exactly as serializeArguments wrote it. (jsonb would reorder
+  -- keys and reject "\u0000"; we keep the bytes and validate at both ends.)
+  arguments   text NOT NULL,
+  -- Step 07: the named queue it goes to, and how urgent it is (lower runs
+  -- first; 100 unless told, as in Que). Copied into ready_executions, where
+  -- the claim query reads them.
+  queue_name  text NOT NULL DEFAULT 'default',
+  priority    smallint NOT NULL DEFAULT 100 CHECK (priority >= 0),
+  -- Step 07: attempts started so far. Counted when the job is claimed, not
+  -- when it fails, so an attempt whose worker died mid-run counts too.
+  attempts    integer NOT NULL DEFAULT 0,
+  -- The error of its latest failed attempt (kept when a later one succeeds:
+  -- it is history, like the attempt count).
+  error       text,
+  finished_at timestamptz,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per job that is ready to run, deleted when a worker takes it. The
+-- table stays as small as the backlog however long the history grows, so the
+-- worker's query reads a handful of rows, not every job ever run.
+-- (Solid Queue's solid_queue_ready_executions.)
+CREATE TABLE IF NOT EXISTS ready_executions (
+  job_id     bigint PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+  -- Step 07: copies of the job's queue and priority, so that the claim
+  -- query and its index need nothing but this small table.
+  queue_name text NOT NULL,
+  priority   smallint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+-- Step 07: the claim order. The claim asks for the ready jobs of one queue
+-- at a time, in the order the worker lists its queues, most urgent first,
+-- oldest first within a priority (WHERE queue_name = $3 ORDER BY priority,
+-- job_id): this index holds them in exactly that order, so a claim reads the
+-- first few entries and stops, however long the backlog (the lesson shows
+-- the plan). Solid Queue's index_solid_queue_poll_by_queue is the same.
+CREATE INDEX IF NOT EXISTS ready_executions_claim_order
+  ON ready_executions (queue_name, priority, job_id);
+
+-- Step 07: jobs waiting for their time: enqueued for later (--at, --in), or
+-- failed and waiting for their retry. The dispatcher moves those that are
+-- due to ready_executions. (Solid Queue's solid_queue_scheduled_executions.)
+CREATE TABLE IF NOT EXISTS scheduled_executions (
+  job_id       bigint PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+  scheduled_at timestamptz NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now()
+);
+-- "Which jobs are due, soonest first?" and "when is the next one due?": the
+-- dispatcher's two questions, both a walk from the start of this index.
+CREATE INDEX IF NOT EXISTS scheduled_executions_due
+  ON scheduled_executions (scheduled_at, job_id);
+
+-- Step 07: the dead queue — jobs whose last attempt failed, with why.
+-- Nothing runs them again until someone retries them (npm run step 08 --
+-- retry). (Solid Queue's solid_queue_failed_executions; Sidekiq's Dead set.)
+CREATE TABLE IF NOT EXISTS failed_executions (
+  job_id    bigint PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+  -- The last attempt's error, "Name: message", and its stack.
+  error     text NOT NULL,
+  stack     text,
+  -- How many attempts it had in all.
+  attempts  integer NOT NULL,
+  failed_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Step 06: one row per running process — a worker, or a supervisor of
+-- workers — kept fresh by its heartbeat. A row whose heartbeat is older than
+-- its alive threshold belongs to a process that is dead (or so stuck it might
+-- as well be). (Solid Queue's solid_queue_processes.)
+-- Created before claimed_executions, which points at it.
+CREATE TABLE IF NOT EXISTS processes (
+  id                bigserial PRIMARY KEY,
+  -- 'Worker' or 'Supervisor'.
+  kind              text NOT NULL,
+  name              text NOT NULL,
+  pid               integer NOT NULL,
+  hostname          text NOT NULL,
+  -- The supervisor that started it, if one did. When the supervisor's row
+  -- goes (a clean exit, or step 08's pruning), a worker's row that still
+  -- points at it keeps living, with the pointer cleared.
+  supervisor_id     bigint REFERENCES processes (id) ON DELETE SET NULL,
+  -- How long this process may stay silent before it counts as dead. Each
+  -- process states its own, as Sidekiq's processes set the expiry of their
+  -- own key; Solid Queue has one setting for the whole app instead. Stored
+  -- here, whoever judges (stats, and step 08's pruning) needs no settings.
+  alive_threshold   interval NOT NULL,
+  last_heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  created_at        timestamptz NOT NULL DEFAULT now()
+);
+-- No index for "which processes are dead?": the table has a row per running
+-- process (a handful, or hundreds), and reading all of it is the fastest plan.
+
+-- Step 05: one row per job a worker has claimed and is running. A claim
+-- moves a job from ready_executions to here in one short transaction; the
+-- job then runs with no transaction open, and finishing deletes this row in
+-- another. So "running" is a row you can look at: who runs what, since when.
+-- (Solid Queue's solid_queue_claimed_executions.)
+CREATE TABLE IF NOT EXISTS claimed_executions (
+  job_id     bigint PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+  -- Who claimed it. Step 06: a process row, so "is the claimer alive?" is a
+  -- join away. A process row cannot be deleted while it holds claims (the
+  -- reference forbids it), so there are no orphaned claims: step 08's
+  -- recovery moves a dead process's claims in the transaction that deletes
+  -- its row, and a stopping worker releases its claims before it deregisters.
+  process_id bigint NOT NULL REFERENCES processes (id),
+  claimed_at timestamptz NOT NULL DEFAULT now()
+);
+-- "Which jobs does process X hold?" — what recovering a dead process's
+-- jobs and releasing a stopping worker's ask (step 08), and, from step 06,
+-- what the reference checks when a process row is deleted (without it, every
+-- DELETE FROM processes would read all of claimed_executions). Not needed by
+-- the claim, which goes by ready_executions, nor by the finish, which goes
+-- by job_id (the primary key).
+CREATE INDEX IF NOT EXISTS claimed_executions_process_id ON claimed_executions (process_id);

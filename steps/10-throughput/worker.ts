@@ -1,0 +1,277 @@
+/**
+ * The worker, assembled from its parts: its life as a process
+ * (lifecycle.ts: register, heartbeat, register again when taken for dead,
+ * deregister), the claiming loop (claim-loop.ts, step 10: a batch of ready
+ * jobs of its queues, most urgent first, into a local buffer ahead of its
+ * slots), the loop that starts buffered jobs in free slots
+ * (claim-buffer.ts), what happens to each job (job-runner.ts: run outside
+ * any transaction, with a timeout; finished, retried later, or dead), the
+ * finisher that writes outcomes in batches if the claims are still its own
+ * (finisher.ts, step 10), and its stop (shutdown.ts: give back what has not
+ * started, finish what can finish within the shutdown timeout, give back the
+ * rest). Without a supervisor, it also runs a dispatcher and the recovery
+ * loop.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { type JobEvents, now } from "../../lib/events.ts";
+import { workshopJobs } from "../../lib/jobs/catalog.ts";
+import type { JobRegistry } from "../../lib/jobs/registry.ts";
+import type { Database } from "../../lib/postgres/database.ts";
+import type { RetryBackoff, Worker } from "../../lib/step.ts";
+import { checkRetryBackoff, DEFAULT_RETRY_BACKOFF, maxAttemptsOf } from "./backoff.ts";
+import { ClaimBuffer, startUntilStopped } from "./claim-buffer.ts";
+import { claimUntilStopped } from "./claim-loop.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { Doorbell } from "./doorbell.ts";
+import { DEFAULT_QUEUE } from "./enqueue.ts";
+import { Finisher } from "./finisher.ts";
+import { heartbeatSettings } from "./heartbeat.ts";
+import { JobRunner } from "./job-runner.ts";
+import { ProcessLifecycle } from "./lifecycle.ts";
+import { Listener } from "./listener.ts";
+import { RecoveryLoop } from "./recovery.ts";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, stopWorker } from "./shutdown.ts";
+import { SlotPool } from "./slots.ts";
+import type { WorkerStartOptions } from "./worker-settings.ts";
+
+/**
+ * The fallback poll: how long a loop waits for a notification before it
+ * looks at the queue anyway. `pollIntervalMs` (the CLI's `--poll-interval`)
+ * sets it. Notifications make pickup immediate; this bounds how long a job
+ * can wait if one is ever missed (a listener that was reconnecting, a
+ * notification queue that filled up) while costing an idle worker three
+ * statements every five seconds instead of thirty a second.
+ */
+export const DEFAULT_FALLBACK_POLL_INTERVAL_MS = 5_000;
+
+/**
+ * Step 10's two settings. The batch size: the most jobs one claim takes
+ * (never more than the slots that run nothing, see claim-loop.ts) and the
+ * most outcomes one statement writes. The flush delay: how long an outcome
+ * waits for others, while some of the worker's jobs still run, before its
+ * batch is written.
+ *
+ * Chosen by the step's benchmark (its grid, one worker with 10 slots, no-op
+ * jobs, measured on the shared 2-core machine): a batch of 1 spends 2.0
+ * statements per job, slower than step 08 (whose 10 slots finish on 10
+ * connections at once); 10 and 100 spend 0.21, and are the same — a batch
+ * is never deeper than the slots. 100 leaves room for workers with up to 100
+ * slots. Between delays of 0, 5 and 50 ms the grid's differences stayed
+ * within the shared machine's noise (two runs ranked them differently):
+ * with no-op jobs the finisher already writes the moment none of the
+ * worker's jobs runs, so a delay has nothing to wait for. 0, because a
+ * delay holds every slot whose job ended for up to its length while others
+ * run, and pays off only for jobs that end at different moments.
+ * graphile-worker's own benchmark uses `completeJobBatchDelay: 0` too.
+ */
+export const DEFAULT_BATCH_SIZE = 100;
+export const DEFAULT_FLUSH_DELAY_MS = 0;
+
+/** What the listening worker needs besides the pool: where to open its listening connection. */
+export interface ListeningSetup {
+  readonly databaseUrl: string;
+  /** Counts the listening connection's statements into the instance's total. */
+  readonly onStatement: () => void;
+}
+
+/**
+ * Registers this worker as a process (and heartbeats), then starts one
+ * listening connection and one claiming loop with `concurrency` slots in
+ * this process; its claims point at its process row.
+ */
+export function startClaimingWorker(
+  database: Database,
+  setup: ListeningSetup,
+  events: JobEvents,
+  options: WorkerStartOptions = {},
+): Worker {
+  const parts = assembleWorker(database, setup, events, options);
+  const claiming = registerThenClaim(parts, options);
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  return { id: parts.name, stop: () => stopWorker({ ...parts, claiming, shutdownTimeoutMs }) };
+}
+
+/** A worker's parts, before it claims anything. */
+interface WorkerParts {
+  readonly database: Database;
+  readonly events: JobEvents;
+  readonly name: string;
+  readonly report: (part: string | undefined) => (error: unknown) => void;
+  readonly stopping: AbortController;
+  readonly slots: SlotPool;
+  readonly buffer: ClaimBuffer;
+  /** Rung when the worker holds fewer claims (see claim-loop.ts). */
+  readonly room: Doorbell;
+  readonly batchSize: number;
+  readonly doorbell: Doorbell;
+  readonly listener: Listener;
+  readonly lifecycle: ProcessLifecycle;
+  readonly aliveThresholdMs: number;
+  readonly runner: JobRunner;
+  readonly dispatcher?: Dispatcher;
+  readonly recovery?: RecoveryLoop;
+}
+
+function assembleWorker(
+  database: Database,
+  setup: ListeningSetup,
+  events: JobEvents,
+  options: WorkerStartOptions,
+): WorkerParts {
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const report = reporter(events, name);
+  const stopping = new AbortController();
+  const doorbell = new Doorbell();
+  const listener = startListener(database, setup, doorbell, report("listener"));
+  const beat = heartbeatSettings(options.heartbeatIntervalMs, options.aliveThresholdMs);
+  const lifecycle = new ProcessLifecycle(database, {
+    name,
+    supervisorId: options.supervisorId,
+    beat,
+    stopping: stopping.signal,
+    report: (part, error) => report(part)(error),
+  });
+  const registry = options.registry ?? workshopJobs();
+  const backoff = checkRetryBackoff(options.retryBackoff ?? DEFAULT_RETRY_BACKOFF);
+  const { jobTimeoutMs, hooks } = options;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const room = new Doorbell();
+  const finisher = new Finisher(database, {
+    batchSize,
+    flushDelayMs: options.flushDelayMs ?? DEFAULT_FLUSH_DELAY_MS,
+    running: () => runner.count("running"),
+    onError: (error, jobIds) =>
+      report("finisher")(
+        `jobs ${jobIds.join(", ")} ran; recording their outcomes failed: ${error}`,
+      ),
+  });
+  const runner: JobRunner = new JobRunner({
+    finisher,
+    registry,
+    events,
+    name,
+    backoff,
+    jobTimeoutMs,
+    hooks,
+    onChange: () => room.ring(),
+  });
+  // A supervised worker leaves dispatching and recovery to its supervisor.
+  const housekeeping =
+    options.supervisorId === undefined
+      ? {
+          dispatcher: new Dispatcher(database, {
+            intervalMs: options.dispatchIntervalMs,
+            onError: report("dispatcher"),
+          }),
+          recovery: startRecovery(database, { events, name, registry, backoff, beat, lifecycle }),
+        }
+      : {};
+  const slots = new SlotPool(options.concurrency ?? 1);
+  const aliveThresholdMs = beat.thresholdMs;
+  return {
+    database,
+    events,
+    name,
+    report,
+    stopping,
+    slots,
+    buffer: new ClaimBuffer(),
+    room,
+    batchSize,
+    doorbell,
+    listener,
+    lifecycle,
+    aliveThresholdMs,
+    runner,
+    ...housekeeping,
+  };
+}
+
+/** A part of this worker failed (the database is away, say): it says so, and tries again. */
+function reporter(events: JobEvents, name: string) {
+  return (part: string | undefined) => (error: unknown) =>
+    events.emit("workerError", {
+      workerId: part === undefined ? name : `${name}/${part}`,
+      error: String(error),
+      at: now(),
+    });
+}
+
+/** The listening connection: it rings the doorbell on every notification (see listener.ts). */
+function startListener(
+  database: Database,
+  setup: ListeningSetup,
+  doorbell: Doorbell,
+  onError: (error: unknown) => void,
+): Listener {
+  const listener = new Listener({
+    url: setup.databaseUrl,
+    channel: database.schema,
+    applicationName: database.schema,
+    onWake: () => doorbell.ring(),
+    onError,
+    onStatement: setup.onStatement,
+  });
+  listener.start();
+  return listener;
+}
+
+/** Registers, then claims into the buffer and starts buffered jobs, until stopped. */
+async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions): Promise<void> {
+  const { lifecycle, runner, buffer, slots, room, report } = parts;
+  const concurrency = options.concurrency ?? 1;
+  if ((await lifecycle.register()) === undefined) return; // stopped before it could register
+  const stopping = parts.stopping.signal;
+  await Promise.all([
+    claimUntilStopped(lifecycle, {
+      ...parts,
+      queues: options.queues ?? [DEFAULT_QUEUE],
+      idleSlots: () => concurrency - runner.count("running"),
+      fallbackIntervalMs: options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS,
+      stopping,
+      report: report(undefined),
+    }),
+    startUntilStopped({
+      buffer,
+      slots,
+      stopping,
+      currentProcessId: () => lifecycle.processId,
+      run: (job, processId, slot) => runner.run(job, processId, slot),
+      dropped: () => room.ring(),
+    }),
+  ]);
+}
+
+/**
+ * The recovery loop of a worker without a supervisor: it prunes dead
+ * processes (never itself) every heartbeat interval, and announces each job
+ * it sent back.
+ */
+function startRecovery(
+  database: Database,
+  worker: {
+    readonly events: JobEvents;
+    readonly name: string;
+    readonly registry: JobRegistry;
+    readonly backoff: RetryBackoff;
+    readonly beat: { readonly intervalMs: number };
+    readonly lifecycle: ProcessLifecycle;
+  },
+): RecoveryLoop {
+  const { events, name, registry } = worker;
+  const workerId = `${name}/recovery`;
+  return new RecoveryLoop(database, {
+    intervalMs: worker.beat.intervalMs,
+    policy: { maxAttemptsOf: (job) => maxAttemptsOf(registry, job), backoff: worker.backoff },
+    self: () => worker.lifecycle.processId,
+    onRecovered: (dead) => {
+      for (const job of dead.jobs) {
+        const deadProcess = `${dead.processId} (${dead.name})`;
+        events.emit("recovered", { ...job, workerId, deadProcess, at: now() });
+      }
+    },
+    onError: (error) => events.emit("workerError", { workerId, error: String(error), at: now() }),
+  });
+}
