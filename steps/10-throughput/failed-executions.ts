@@ -13,9 +13,12 @@ import type { FailedJobReport } from "../../lib/step.ts";
 /** An id that cannot be a job's: job ids here are whole numbers. Nothing was retried. */
 export class InvalidJobIdError extends InputError {
   override name = "InvalidJobIdError";
-  constructor(readonly id: string) {
+  constructor(
+    readonly id: string,
+    outcome: "retried" | "discarded" = "retried",
+  ) {
     super(
-      `${JSON.stringify(id)} is not a job id (a whole number, as listed by \`failed\`). Nothing was retried.`,
+      `${JSON.stringify(id)} is not a job id (a whole number, as listed by \`failed\`). Nothing was ${outcome}.`,
     );
   }
 }
@@ -87,3 +90,30 @@ export async function retryFailedJobs(
   });
 }
 // #endregion failed
+
+/**
+ * Deletes jobs from the dead queue for good — the ids given, or all — and
+ * resolves with the ids it deleted (the dashboard's "discard"). The job's
+ * row goes, and its other rows with it (`ON DELETE CASCADE`): a job someone
+ * chose to drop is not history worth keeping. Deleting the failed row first,
+ * as the retry does, makes a retry and a discard of the same job at once
+ * exclusive: whichever deletes the row first gets the job, the other skips it.
+ */
+export async function discardFailedJobs(
+  sql: Sql,
+  which: readonly string[] | "all",
+): Promise<string[]> {
+  const invalid = which === "all" ? undefined : which.find((id) => !/^\d{1,18}$/.test(id));
+  if (invalid !== undefined) throw new InvalidJobIdError(invalid, "discarded");
+  const rows = await sql.query<{ id: string }>(
+    `WITH discarded AS (
+       DELETE FROM failed_executions
+       WHERE $1::bigint[] IS NULL OR job_id = ANY($1::bigint[])
+       RETURNING job_id
+     )
+     DELETE FROM jobs USING discarded WHERE jobs.id = discarded.job_id
+     RETURNING jobs.id`,
+    [which === "all" ? null : which],
+  );
+  return rows.map((row) => row.id).sort((a, b) => Number(a) - Number(b));
+}

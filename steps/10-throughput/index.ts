@@ -12,8 +12,9 @@ import type { Step } from "../../lib/step.ts";
 import { readSettings } from "../../lib/worker-settings.ts";
 import { countJobs, countReadyByQueue, insertFinishedJobs } from "./counts.ts";
 import { insertJobs } from "./enqueue.ts";
-import { listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
+import { discardFailedJobs, listFailedJobs, retryFailedJobs } from "./failed-executions.ts";
 import { listProcesses, refuseWhileAlive } from "./processes.ts";
+import { listScheduledJobs } from "./scheduled-executions.ts";
 import { startSupervisor } from "./supervisor.ts";
 import { startClaimingWorker } from "./worker.ts";
 import { WORKER_SETTINGS } from "./worker-settings.ts";
@@ -85,6 +86,8 @@ export const step: Step = {
         }),
       failedJobs: () => listFailedJobs(database),
       retryFailedJobs: (which) => retryFailedJobs(database, which),
+      discardFailedJobs: (which) => discardFailedJobs(database, which),
+      scheduledJobs: (limit) => listScheduledJobs(database, limit),
     });
   },
 };

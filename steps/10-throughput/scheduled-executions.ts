@@ -6,6 +6,7 @@
  * @module
  */
 import type { Sql } from "../../lib/postgres/database.ts";
+import type { ScheduledJobReport } from "../../lib/step.ts";
 
 /** What one dispatch did, and when the next scheduled job is due. */
 export interface Dispatched {
@@ -66,3 +67,31 @@ export async function dispatchDueJobs(sql: Sql, batchSize: number): Promise<Disp
   return { moved: row?.moved ?? 0, nextDueInMs: row?.next_due_in_ms ?? null };
 }
 // #endregion dispatch
+
+/**
+ * The `limit` jobs due soonest, with when (the dashboard's "scheduled"
+ * table): a walk from the start of `scheduled_executions_due`, the index the
+ * dispatcher reads, joined to each job's row by its primary key.
+ */
+export async function listScheduledJobs(sql: Sql, limit: number): Promise<ScheduledJobReport[]> {
+  const rows = await sql.query<{
+    job_id: string;
+    name: string;
+    arguments: string;
+    scheduled_at: Date;
+    attempts: number;
+  }>(
+    `SELECT scheduled.job_id, jobs.name, jobs.arguments, scheduled.scheduled_at, jobs.attempts
+     FROM scheduled_executions AS scheduled JOIN jobs ON jobs.id = scheduled.job_id
+     ORDER BY scheduled.scheduled_at, scheduled.job_id
+     LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => ({
+    jobId: row.job_id,
+    name: row.name,
+    arguments: row.arguments,
+    dueAt: row.scheduled_at,
+    attempts: row.attempts,
+  }));
+}
