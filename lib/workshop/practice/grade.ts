@@ -74,7 +74,7 @@ export function grade(exercise: Exercise): Grade {
         join(REPO_ROOT, "node_modules/vitest/vitest.mjs"),
         "run",
         "--config",
-        "lib/workshop/practice/vitest.config.ts",
+        "test/practice-vitest.config.ts",
         "test/contract",
         ...tests.map((test) => relative(REPO_ROOT, join(exercise.folder, test))),
         "--reporter=json",

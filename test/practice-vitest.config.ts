@@ -7,8 +7,8 @@
  * @module
  */
 import { defineConfig, mergeConfig } from "vitest/config";
-import project from "../../../vitest.config.ts";
-import { REPO_ROOT } from "../../paths.ts";
+import { REPO_ROOT } from "../lib/paths.ts";
+import project from "../vitest.config.ts";
 
 export default mergeConfig(
   project,
