@@ -51,7 +51,7 @@ export function renderGrade(exercise: Exercise, result: Grade): string[] {
     .map(({ guarantee }) => GUARANTEE_HEADINGS[guarantee]);
   if (lacking.length > 0) {
     lines.push(
-      `  ✗ not promised by step ${target.id}, and shown failing as in the matrix: ${lacking.join(", ")}`,
+      `  ✗ not promised by step ${target.id}, and shown failing as in the matrix: ${lacking.join("; ")}`,
     );
   }
   if (result.tests.length > 0) {
