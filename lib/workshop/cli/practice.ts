@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../paths.ts";
 import { runPracticeBench } from "../practice/bench.ts";
@@ -113,15 +114,13 @@ async function main(argv: readonly string[]): Promise<number> {
 function create(exercise: Exercise): number {
   const { target, base } = exercise;
   const where = shown(exercise.folder);
-  try {
-    requireFolder(exercise);
+  if (existsSync(exercise.folder)) {
     console.log(
       `${where} already exists: your work is kept. Read ${where}/${TODO_FILE}, or start again with: npm run practice ${target.id} -- reset`,
     );
     return 0;
-  } catch {
-    createPracticeFolder(exercise);
   }
+  createPracticeFolder(exercise);
   console.log(
     [
       `Created ${where}/: step ${base.id}'s code, renamed to step ${target.id} and declaring step ${target.id}'s guarantees.`,
