@@ -133,7 +133,9 @@ function create(exercise: Exercise): number {
 
 function check(exercise: Exercise): number {
   requireFolder(exercise);
-  console.log(`Running the contract suite against ${shown(exercise.folder)} (about a minute)…`);
+  console.log(
+    `Running the contract suite against ${shown(exercise.folder)} and step ${exercise.target.id}'s own contract-only tests (a minute or more)…`,
+  );
   const result = grade(exercise);
   for (const line of renderGrade(exercise, result)) console.log(line);
   return passes(result) ? 0 : 1;

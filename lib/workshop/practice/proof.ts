@@ -39,9 +39,16 @@ export function proveGrading(exercise: Exercise): ProofResult {
     });
     const onReference = grade(exercise);
     if (!passes(onReference)) {
-      problems.push(
-        `check fails on the reference's code: ${notReached(exercise, onReference).join(", ") || "its own tests"}`,
-      );
+      const why = [
+        ...onReference.guarantees.flatMap(({ guarantee, failures }) =>
+          notReached(exercise, onReference).includes(guarantee)
+            ? failures.map((failure) => `${guarantee}: "${failure.title}": ${failure.reason}`)
+            : [],
+        ),
+        ...onReference.testFailures.map((failure) => `"${failure.title}": ${failure.reason}`),
+        ...onReference.brokenFiles.map((broken) => `${broken.title}: ${broken.reason}`),
+      ];
+      problems.push(`check fails on the reference's code:\n    ${why.join("\n    ")}\n `);
     }
     return { problems, baseSeconds: onBase.seconds, referenceSeconds: onReference.seconds };
   } finally {
