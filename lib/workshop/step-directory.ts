@@ -2,35 +2,71 @@
  * Finding the steps: every folder `steps/NN-slug/` whose `index.ts` exports
  * a {@link Step} named `step`. Adding a lesson is adding a folder.
  *
+ * Practice mode (`npm run practice NN -- check`) grades an attendee's folder
+ * with the same contract suite: it sets {@link PRACTICE_FOLDER_VARIABLE} to
+ * that folder, which then stands in for the step of the same name — for the
+ * suite (which runs that step alone), for the step's tests and for every
+ * worker process they start (which inherit the variable). Read here and
+ * nowhere else, so no test or command has a special case for practice;
+ * unset, as in `npm test`, nothing changes.
+ *
  * @module
  */
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "../paths.ts";
 import { type Step, stepFolder } from "../step.ts";
 
 const STEP_FOLDER = /^(\d{2})-([a-z0-9-]+)$/;
 
-/** Every step, in order. */
+/** Names a practice folder (`practice/05-claims`) to stand in for the step of its name. */
+export const PRACTICE_FOLDER_VARIABLE = "PRACTICE_FOLDER";
+
+/**
+ * Every step, in order; when {@link PRACTICE_FOLDER_VARIABLE} is set, the
+ * practice folder's step in place of the step of the same name. The others
+ * stay: the command line still knows every step's worker settings (it
+ * ignores another step's flag, such as the heartbeats the crash tests pass).
+ */
 export async function loadSteps(): Promise<Step[]> {
+  const practice = await practiceStep();
   const folders = readdirSync(join(REPO_ROOT, "steps"), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && STEP_FOLDER.test(entry.name))
     .map((entry) => entry.name)
     .sort();
   const steps: Step[] = [];
   for (const folder of folders) {
-    const module: { step?: Step } = await import(
-      pathToFileURL(join(REPO_ROOT, "steps", folder, "index.ts")).href
+    steps.push(
+      practice && stepFolder(practice) === folder
+        ? practice
+        : await loadStepFrom(join(REPO_ROOT, "steps", folder)),
     );
-    if (!module.step || stepFolder(module.step) !== folder) {
-      throw new Error(
-        `steps/${folder}/index.ts must export \`step\` with id and slug matching its folder name.`,
-      );
-    }
-    steps.push(module.step);
   }
   return steps;
+}
+
+/** The steps the contract suite holds to their guarantees: all, or the practice folder's alone. */
+export async function stepsUnderTest(): Promise<Step[]> {
+  const practice = await practiceStep();
+  return practice ? [practice] : loadSteps();
+}
+
+/** The step of the practice folder named by {@link PRACTICE_FOLDER_VARIABLE}, if it is set. */
+async function practiceStep(): Promise<Step | undefined> {
+  const folder = process.env[PRACTICE_FOLDER_VARIABLE];
+  return folder ? loadStepFrom(resolve(REPO_ROOT, folder)) : undefined;
+}
+
+/** The step that `folder/index.ts` exports; its id and slug must match the folder's name. */
+export async function loadStepFrom(folder: string): Promise<Step> {
+  const module: { step?: Step } = await import(pathToFileURL(join(folder, "index.ts")).href);
+  if (!module.step || stepFolder(module.step) !== basename(folder)) {
+    throw new Error(
+      `${relative(REPO_ROOT, join(folder, "index.ts"))} must export \`step\` with id and slug matching its folder name.`,
+    );
+  }
+  return module.step;
 }
 
 /** Finds a step by `01`, `1`, `01-naive-poll` or `naive-poll`. */

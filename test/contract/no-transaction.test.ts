@@ -17,7 +17,7 @@
  * Demonstrated where not: the job's connection sits `idle in transaction`
  * (BEGIN sent, COMMIT not yet) for as long as the job runs.
  */
-import { expect, it } from "vitest";
+import { expect, it, onTestFinished } from "vitest";
 import { contractFor } from "../support/contract.ts";
 import { openObserver } from "../support/observer.ts";
 import { openForTest } from "../support/open.ts";
@@ -36,6 +36,10 @@ contractFor(
       const id = await instance.enqueue("Slow", {});
       const started = nextEvent(instance.events, "started", (e) => e.jobId === id);
       const worker = instance.startWorker({ registry, pollIntervalMs: 50 });
+      // When a test fails before it lets the job return, the job must not go
+      // on waiting: its transaction (on a step that holds one) would keep the
+      // lock that the clean-up's DROP SCHEMA waits for, until the hook times out.
+      onTestFinished(() => release.open());
       await started;
       const checkedOut = () => database.pool.totalCount - database.pool.idleCount;
       return { instance, observer, release, worker, id, checkedOut };

@@ -28,6 +28,15 @@ export function runStepCommand(...args: string[]): Promise<CommandResult> {
   });
 }
 
+/** Runs `npm run practice -- …args` (without npm's own output). */
+export function runPracticeCommand(...args: string[]): Promise<CommandResult> {
+  return runScript("lib/workshop/cli/practice.ts", args, {
+    ...process.env,
+    DATABASE_URL: testDatabaseUrl(),
+    REDIS_URL: testRedisUrlIfAny(),
+  });
+}
+
 /**
  * Runs `npm run services -- …args` on the local servers in `dataRoot` (`--data-root`), with
  * DATABASE_URL and REDIS_URL unset: those would take the place of the local servers.

@@ -11,9 +11,10 @@
  */
 import { describe } from "vitest";
 import type { Guarantee, Step } from "../../lib/step.ts";
-import { loadSteps } from "../../lib/workshop/step-directory.ts";
+import { stepsUnderTest } from "../../lib/workshop/step-directory.ts";
 
-export const steps = await loadSteps();
+/** Every step; in practice mode (`npm run practice NN -- check`), the attendee's alone. */
+export const steps = await stepsUnderTest();
 
 /**
  * Declares the contract tests of `guarantee` once per step (or per step that

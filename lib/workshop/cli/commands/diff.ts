@@ -15,8 +15,12 @@ import { REPO_ROOT } from "../../../paths.ts";
 import { type Step, stepFolder } from "../../../step.ts";
 import { committedSteps } from "../committed-steps.ts";
 
-/** What is about the step rather than part of its queue: the lesson, its demonstration, its tests. */
-const NOT_THE_QUEUE = /^(README\.md|demo\/.*|.*\.test\.ts)$/;
+/**
+ * What is about the step rather than part of its queue: the lesson, its
+ * demonstration, its tests (and a practice folder's TODO.md, see
+ * lib/workshop/practice/).
+ */
+const NOT_THE_QUEUE = /^(README\.md|TODO\.md|demo\/.*|.*\.test\.ts)$/;
 
 /** The first line of a file copied unchanged: "// Unchanged from step 05: steps/05-claims/x.ts". */
 const COPY_MARK = "^(//|--) Unchanged from step [0-9]{2}: ";
@@ -42,19 +46,33 @@ export function runDiffCommand(step: Step, base: Step | undefined, scope: DiffSc
 }
 
 function printDiff(step: Step, base: Step, scope: DiffScope, root: string): number {
-  const from = join(root, "steps", stepFolder(base));
-  const to = join(root, "steps", stepFolder(step));
-  const fromFiles = new Set(filesToCompare(from, scope));
-  const toFiles = new Set(filesToCompare(to, scope));
-  const files = new Set([...fromFiles, ...toFiles]);
   const what = scope === "queue" ? "the queue code" : "every file";
-  const pairs = [...files].map((file) => ({
-    file,
-    left: fromFiles.has(file) ? relative(root, join(from, file)) : "/dev/null",
-    right: toFiles.has(file) ? relative(root, join(to, file)) : "/dev/null",
-  }));
-  const counted = pairs.map((pair) => ({ ...pair, ...countChanges(root, pair.left, pair.right) }));
-  if (counted.some((pair) => pair.error !== undefined)) {
+  return printFolderDiff({
+    root,
+    from: join(root, "steps", stepFolder(base)),
+    to: join(root, "steps", stepFolder(step)),
+    scope,
+    heading: `What step ${step.id} changed in ${what} of step ${base.id}${scope === "queue" ? " (--all for the lesson, demo/ and tests too)" : ""}:`,
+  });
+}
+
+/** Two folders to compare, and the line said above their diff. */
+export interface FolderDiff {
+  /** Where git runs; the file names printed are relative to it. */
+  readonly root: string;
+  readonly from: string;
+  readonly to: string;
+  readonly scope: DiffScope;
+  readonly heading: string;
+}
+
+/**
+ * Prints which files changed from `from` to `to` (the most changed first),
+ * then their diff; practice mode uses it for an attendee's folder too.
+ */
+export function printFolderDiff({ root, from, to, scope, heading }: FolderDiff): number {
+  const counted = compareFolders(root, from, to, scope);
+  if (counted === undefined) {
     console.error(`Could not run git diff. Install git, or compare ${from} and ${to}.`);
     return 1;
   }
@@ -64,18 +82,8 @@ function printDiff(step: Step, base: Step, scope: DiffScope, root: string): numb
     .filter((pair) => pair.added + pair.removed > 0)
     .sort((a, b) => b.added + b.removed - (a.added + a.removed) || a.file.localeCompare(b.file));
   const unchanged = counted.filter((pair) => pair.added + pair.removed === 0);
-  console.log(
-    `What step ${step.id} changed in ${what} of step ${base.id}${scope === "queue" ? " (--all for the lesson, demo/ and tests too)" : ""}:\n`,
-  );
-  for (const pair of changed) {
-    const kind =
-      pair.left === "/dev/null"
-        ? `new, ${pair.added} lines`
-        : pair.right === "/dev/null"
-          ? `removed, ${pair.removed} lines`
-          : `+${pair.added} −${pair.removed}`;
-    console.log(`  ${pair.file.padEnd(28)} ${kind}`);
-  }
+  console.log(`${heading}\n`);
+  for (const pair of changed) console.log(`  ${pair.file.padEnd(28)} ${describeChange(pair)}`);
   if (unchanged.length > 0) {
     console.log(`  unchanged: ${unchanged.map((pair) => pair.file).join(", ")}`);
   }
@@ -91,6 +99,43 @@ function printDiff(step: Step, base: Step, scope: DiffScope, root: string): numb
     });
   }
   return 0;
+}
+
+/** One file of two compared folders, and how much it changed. */
+export interface FileChange {
+  /** Its path inside either folder. */
+  readonly file: string;
+  /** Its path from the root on each side, `/dev/null` where a side lacks it. */
+  readonly left: string;
+  readonly right: string;
+  readonly added: number;
+  readonly removed: number;
+}
+
+/** Every file of either folder with its lines added and removed; `undefined` without git. */
+export function compareFolders(
+  root: string,
+  from: string,
+  to: string,
+  scope: DiffScope,
+): FileChange[] | undefined {
+  const fromFiles = new Set(filesToCompare(from, scope));
+  const toFiles = new Set(filesToCompare(to, scope));
+  const pairs = [...new Set([...fromFiles, ...toFiles])].map((file) => ({
+    file,
+    left: fromFiles.has(file) ? relative(root, join(from, file)) : "/dev/null",
+    right: toFiles.has(file) ? relative(root, join(to, file)) : "/dev/null",
+  }));
+  const counted = pairs.map((pair) => ({ ...pair, ...countChanges(root, pair.left, pair.right) }));
+  if (counted.some((pair) => pair.error !== undefined)) return undefined;
+  return counted.map(({ error: _error, ...pair }) => pair);
+}
+
+/** `new, 80 lines`, `removed, 12 lines` or `+40 −30`. */
+export function describeChange(pair: FileChange): string {
+  if (pair.left === "/dev/null") return `new, ${pair.added} lines`;
+  if (pair.right === "/dev/null") return `removed, ${pair.removed} lines`;
+  return `+${pair.added} −${pair.removed}`;
 }
 
 /** Lines added and removed between two files, as `git diff --numstat` counts them. */
