@@ -56,6 +56,14 @@ export function exerciseFor(
         `Steps you can practise: ${practisable(steps).join(", ")}.`,
     );
   }
+  if (addsNoGuarantee(target, base)) {
+    throw new PracticeTargetError(
+      `Step ${target.id} keeps step ${base.id}'s guarantees and adds none: what it changes is speed, ` +
+        "which a benchmark measures, not the contract suite, so check could not tell your code from step " +
+        `${base.id}'s. Read steps/${stepFolder(target)}/, then compare the two with npm run bench -- --steps ${base.id},${target.id}. ` +
+        `Steps you can practise: ${practisable(steps).join(", ")}.`,
+    );
+  }
   return {
     target,
     base,
@@ -65,9 +73,22 @@ export function exerciseFor(
   };
 }
 
-/** The ids of the steps that build on another: those practice mode can give. */
+/**
+ * The ids of the steps practice mode can give: those that build on another and promise
+ * something it does not. (Step 10 promises exactly 08's guarantees, faster: the contract suite
+ * passes on 08's code as it stands, so it could not grade an attempt.)
+ */
 export function practisable(steps: readonly Step[]): string[] {
-  return steps.filter((step) => step.buildsOn !== null).map((step) => step.id);
+  return steps
+    .filter((step) => {
+      const base = step.buildsOn === null ? undefined : findStep(steps, step.buildsOn);
+      return base !== undefined && !addsNoGuarantee(step, base);
+    })
+    .map((step) => step.id);
+}
+
+function addsNoGuarantee(target: Step, base: Step): boolean {
+  return target.guarantees.every((guarantee) => base.guarantees.includes(guarantee));
 }
 
 /** The exercise's folder, refused when it has not been created yet. */
