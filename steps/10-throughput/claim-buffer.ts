@@ -5,6 +5,7 @@
  * @module
  */
 import type { StoredJob } from "../../lib/jobs/perform.ts";
+import type { Doorbell } from "./doorbell.ts";
 import type { SlotPool } from "./slots.ts";
 
 /** A job claimed and not started yet, with the process row it was claimed under. */
@@ -23,11 +24,12 @@ export interface BufferedJob {
  * through the retry path, each job with one attempt spent though it never
  * started.
  *
- * At most one job per slot (see claim-loop.ts), in claim order: the most
- * urgent first within each claim. A job more urgent than those already
- * buffered, enqueued after they were claimed, waits behind them — at most
- * one per slot (graphile-worker's local queue has the same trade-off, 500
- * deep).
+ * As deep as the worker's recent pace allows, at most a batch besides one
+ * job per idle slot (see claim-loop.ts), in claim order: the most urgent
+ * first within each claim. A job more urgent than those already buffered,
+ * enqueued after they were claimed, waits behind them — for about one pace
+ * window, if the worker keeps its pace (graphile-worker's local queue has
+ * the same trade-off, 500 deep).
  */
 // #region buffer
 export class ClaimBuffer {
@@ -74,6 +76,12 @@ export interface StartLoopParts {
   readonly slots: SlotPool;
   /** Aborted when the worker is told to stop: nothing more starts. */
   readonly stopping: AbortSignal;
+  /** Whether another job may start now: not while too many outcomes wait to be written (job-runner.ts). */
+  readonly mayStart: () => boolean;
+  /** Rung when a held job is released (its outcome written): `mayStart` may have changed. */
+  readonly released: Doorbell;
+  /** How long to wait for that ring before looking anyway. */
+  readonly fallbackIntervalMs: number;
   /** The process row the worker runs under now (`undefined` while it registers again). */
   readonly currentProcessId: () => string | undefined;
   /** Runs one job, claimed under `processId`, in slot `slot` (see job-runner.ts). */
@@ -83,7 +91,8 @@ export interface StartLoopParts {
 }
 
 /**
- * Starts buffered jobs, one per free slot, until the worker is stopped.
+ * Starts buffered jobs, one per free slot, until the worker is stopped —
+ * and none while the finisher is two batches behind (job-runner.ts).
  *
  * A job claimed under a process row that is no longer this worker's is not
  * started: the row was pruned (this worker was taken for dead, and has
@@ -96,6 +105,11 @@ export async function startUntilStopped(parts: StartLoopParts): Promise<void> {
   while (!stopping.aborted) {
     await slots.waitForFree(stopping);
     await buffer.waitForJob(stopping);
+    const rungBefore = parts.released.rings; // before looking, so no ring is missed
+    if (!parts.mayStart()) {
+      await parts.released.waitForRingAfter(rungBefore, parts.fallbackIntervalMs, stopping);
+      continue;
+    }
     if (stopping.aborted) break;
     const buffered = buffer.take();
     if (buffered === undefined) continue;

@@ -1,11 +1,11 @@
 /**
  * The claiming loop (step 10: ahead of the free slots): claim, into the
- * worker's local buffer, a job for each slot that runs nothing — free, or
- * about to be, its job ended and waiting only for its outcome's write — and,
- * when a claim found fewer jobs than asked for,
- * wait for the doorbell: rung by a notification, or by the listener when it
- * has (re)connected, or at the fallback poll. Starting the buffered jobs in
- * free slots is another loop's (claim-buffer.ts).
+ * worker's local buffer, a job for each slot that runs nothing and as many
+ * more as the worker ended lately — its pace — and, when a claim found
+ * fewer jobs than asked for, wait for the doorbell: rung by a notification,
+ * or by the listener when it has (re)connected, or at the fallback poll.
+ * Starting the buffered jobs in free slots is another loop's
+ * (claim-buffer.ts).
  *
  * @module
  */
@@ -30,9 +30,11 @@ export interface ClaimLoopParts {
   readonly buffer: ClaimBuffer;
   /** The most jobs one claim asks for. */
   readonly batchSize: number;
-  /** How many of its slots run no job now: free, or waiting only for their job's outcome to be written. */
+  /** How many of its slots run no job now. */
   readonly idleSlots: () => number;
-  /** Rung when that may have changed: a job ran, its outcome was written, a buffered job was dropped. */
+  /** How many of its jobs ended lately (pace.ts): how many more it will start soon, at this pace. */
+  readonly endedLately: () => number;
+  /** Rung when either may have changed: a job ran, its outcome was written, a buffered job was dropped. */
   readonly room: Doorbell;
   readonly doorbell: Doorbell;
   /** How long to wait for a ring before looking anyway. */
@@ -47,21 +49,25 @@ export interface ClaimLoopParts {
  * row can change (step 08): a process taken for dead registers again.
  *
  * When to claim, and how many: one job for each slot that runs nothing and
- * has no buffered job waiting for it, at most a batch. Under load, a
- * worker's 10 slots end their no-op jobs together and wait for one write of
- * their 10 outcomes; the claim of their next 10 is in flight meanwhile, on
- * another connection, and its jobs are in the buffer when the slots free
- * up. One commit claims 10 jobs, one commit finishes 10, and neither waits
- * for the other: two commits per job in step 08, a fifth of one here.
+ * has no buffered job waiting for it, plus one for each job the worker
+ * ended in the last pace window (10 ms) — at most a batch in one claim, and
+ * at most a batch besides the idle slots' jobs in the buffer. A worker
+ * running no-op jobs ends thousands a second, and claims a batch of 100
+ * while its slots run the last one: one commit claims 100 jobs, and the
+ * slots never wait for it. A worker whose slots run long jobs ended none
+ * lately, and claims only for a slot that is idle, as step 08 does.
  *
- * Rejected: claiming more than that, a deep buffer (graphile-worker's
- * local queue holds 500). Its jobs could start only as this worker's slots
- * free up, while another worker sits idle: a worker whose one slot runs a
- * long job would hold the next job too (step 08's idempotent-job test stalls
- * a slot and waits for another worker to run the job), and three jobs that
- * must run at once on three single-slot workers would all go to the first
- * (the concurrency-limits contract test). graphile-worker gives such jobs
- * back after a TTL of 5 minutes.
+ * Rejected: a buffer of a fixed depth (graphile-worker's local queue holds
+ * 500). Its jobs can start only as this worker's slots free up, while
+ * another worker sits idle: a worker whose one slot runs a long job would
+ * hold the next jobs too (step 08's idempotent-job test stalls a slot and
+ * waits for another worker to run the job), and three jobs that must run at
+ * once on three single-slot workers would all go to the first (the
+ * concurrency-limits contract test). graphile-worker gives such jobs back
+ * after a TTL of 5 minutes. Claimed by pace, a buffered job waits about one
+ * window if the worker keeps its pace; if all its slots turn to long jobs
+ * at once, the jobs buffered before that wait for a slot (the lesson says
+ * so), and a stop gives them back at once.
  */
 // #region claim-loop
 export async function claimUntilStopped(
@@ -75,7 +81,8 @@ export async function claimUntilStopped(
     // where the first to end would otherwise get a claim of one.
     await setImmediatePromise();
     const roomRungBefore = room.rings; // before looking, so no ring is missed
-    const wanted = Math.min(parts.batchSize, parts.idleSlots() - buffer.size);
+    const ahead = Math.min(parts.batchSize, parts.endedLately());
+    const wanted = Math.min(parts.batchSize, parts.idleSlots() + ahead - buffer.size);
     if (wanted <= 0) {
       await room.waitForRingAfter(roomRungBefore, parts.fallbackIntervalMs, stopping);
       continue;

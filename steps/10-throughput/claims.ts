@@ -11,8 +11,7 @@ import type { Sql } from "../../lib/postgres/database.ts";
 /**
  * Claims up to `limit` ready jobs of `queue` for `processId`, the most urgent
  * first and, within a priority, the oldest first: locks their ready rows,
- * deletes them, inserts claimed rows, counts the attempt, and returns the
- * jobs. Committed when it returns — nobody waits on the job's lock while it
+ * deletes them, inserts claimed rows, and returns the jobs. Committed when it returns — nobody waits on the job's lock while it
  * runs, because there is no lock any more: the claimed row is the record that
  * it is taken.
  *
@@ -29,8 +28,20 @@ import type { Sql } from "../../lib/postgres/database.ts";
  *    thousands of jobs wait behind them.
  * 2. `unready`: deletes exactly those rows from ready_executions.
  * 3. `claimed`: inserts them into claimed_executions, with who claimed them.
- * 4. `counted` (step 07): one more attempt on the job's row — counted now,
- *    when it starts, so that an attempt whose worker dies is counted too.
+ * 4. The jobs' rows are read, not written: the attempt's number is one more
+ *    than the attempts counted so far.
+ *
+ * Step 10 counts an attempt when it ends, not when it starts: in the
+ * statement that writes its outcome ({@link finishClaimedJobs}), which
+ * writes the job's row anyway — or, for an attempt whose worker died, in
+ * recovery's, which writes it too (recovery.ts). Step 07 counted it here, an
+ * UPDATE of every claimed job's row: a fifth of the rows a job costs the
+ * database, for a number that nothing reads until the attempt has ended.
+ * Measured with the step's throughput probe, dropping it took the worker
+ * from ×0.81 to ×0.87 of graphile-worker batched in the same run. The count
+ * still includes every attempt that started and ended or died; an attempt
+ * given back unstarted or at a stop (see {@link releaseClaimsOf}) is not
+ * counted, as before.
  *
  * If the statement fails half-way, nothing of it happened: a job is never
  * neither ready nor claimed.
@@ -56,14 +67,10 @@ export const CLAIM_SQL = `
     INSERT INTO claimed_executions (job_id, process_id)
     SELECT job_id, $2 FROM unready
     RETURNING job_id
-  ), counted AS (
-    UPDATE jobs SET attempts = attempts + 1
-    FROM claimed WHERE jobs.id = claimed.job_id
-    RETURNING jobs.id, jobs.name, jobs.arguments, jobs.attempts, jobs.priority
   )
-  SELECT id, name, arguments, attempts AS attempt
-  FROM counted
-  ORDER BY priority, id`;
+  SELECT jobs.id, jobs.name, jobs.arguments, jobs.attempts + 1 AS attempt
+  FROM claimed JOIN jobs ON jobs.id = claimed.job_id
+  ORDER BY jobs.priority, jobs.id`;
 
 /**
  * Claims from the worker's queues in the order it lists them: the first
@@ -144,6 +151,8 @@ export interface RecordedClaim {
  *   taken away (recovery took the process for dead, or a stop released it)
  *   deletes nothing, and every other part writes only for rows released
  *   here: a late outcome changes nothing.
+ * - every kind: the attempt counted (step 10: when it ends, see
+ *   {@link claimReadyJobs});
  * - finished: `finished_at` set;
  * - retry: a scheduled row due in `delay_ms` (by the database's clock), and
  *   the job keeps the error;
@@ -172,7 +181,8 @@ export async function finishClaimedJobs(
        RETURNING outcome.*
      ), recorded AS (
        UPDATE jobs
-       SET finished_at = CASE WHEN released.kind = 'finished' THEN now() END,
+       SET attempts = jobs.attempts + 1,
+           finished_at = CASE WHEN released.kind = 'finished' THEN now() END,
            error = CASE WHEN released.kind = 'finished' THEN jobs.error ELSE released.error END
        FROM released WHERE jobs.id = released.job_id
        RETURNING jobs.id, jobs.attempts
@@ -212,7 +222,8 @@ export async function finishClaimedJobs(
  * `jobIds` (step 10: the jobs a stopping worker had claimed ahead and not
  * started). What a worker that stops does with the jobs it could not finish
  * in time (graceful shutdown). The attempt is not counted — the job did not
- * fail, its worker left — so the count goes back down. The jobs may still be
+ * fail, its worker left — and in step 10 it was never counted: attempts are
+ * counted when they end (see {@link claimReadyJobs}). The jobs may still be
  * running in this process; if they end later, their finish finds the claim
  * gone and changes nothing (see {@link finishClaimedJobs}), while another
  * worker runs them again.
@@ -228,18 +239,15 @@ export async function releaseClaimsOf(
        DELETE FROM claimed_executions
        WHERE process_id = $1 AND ($2::bigint[] IS NULL OR job_id = ANY($2::bigint[]))
        RETURNING job_id
-     ), uncounted AS (
-       UPDATE jobs SET attempts = attempts - 1
-       FROM released WHERE jobs.id = released.job_id
-       RETURNING jobs.id, jobs.name, jobs.queue_name, jobs.priority
      ), readied AS (
        INSERT INTO ready_executions (job_id, queue_name, priority)
-       SELECT id, queue_name, priority FROM uncounted
+       SELECT jobs.id, jobs.queue_name, jobs.priority
+       FROM released JOIN jobs ON jobs.id = released.job_id
        RETURNING job_id
      )
-     SELECT uncounted.id AS job_id, uncounted.name, pg_notify(current_schema(), '')
-     FROM uncounted JOIN readied ON readied.job_id = uncounted.id
-     ORDER BY uncounted.id`,
+     SELECT jobs.id AS job_id, jobs.name, pg_notify(current_schema(), '')
+     FROM readied JOIN jobs ON jobs.id = readied.job_id
+     ORDER BY jobs.id`,
     [processId, jobIds === "all" ? null : jobIds],
   );
   return rows.map((row) => ({ jobId: row.job_id, name: row.name }));

@@ -42,24 +42,23 @@ interface Waiting {
 /**
  * Collects outcomes and writes them in batches: a batch goes when it has
  * `batchSize` outcomes, or when none of the worker's jobs is still running
- * (no other outcome can come: each job keeps its slot until its outcome is
- * written, see job-runner.ts), or `flushDelayMs` after its first outcome,
- * whichever comes first — and never while the previous batch is still being
- * written.
+ * (no other outcome is on its way), or `flushDelayMs` after its first
+ * outcome, whichever comes first — and never while the previous batch is
+ * still being written.
  * That last rule batches by itself: the outcomes of jobs that ended during
- * a write (a commit takes a fraction of a millisecond, and with 10 slots
- * busy several jobs end in it) go together in the next one, so even with a
- * delay of 0 a busy worker writes many outcomes per commit, and an idle one
- * writes its one outcome at once. One write at a time also means one
- * connection for finishing, whatever the concurrency, where step 08 used
- * one per slot.
+ * a write (a commit takes a fraction of a millisecond to a few, and a busy
+ * worker ends dozens of no-op jobs in it) go together in the next one, so
+ * even with a delay of 0 a busy worker writes many outcomes per commit, and
+ * an idle one writes its one outcome at once. One write at a time also
+ * means one connection for finishing, whatever the concurrency, where step
+ * 08 used one per slot.
  *
  * {@link Finisher.record} resolves when the outcome has **committed**, not
  * when it was handed over: a job is announced finished only once that is
  * true, so nothing a caller sees can be lost by a crash. What a crash loses
  * is the outcomes not yet written: their jobs are still claimed, and
- * recovery runs them again — each still held its slot, so at most one per
- * slot, as in step 08.
+ * recovery runs them again — at most two batches' worth, since the worker
+ * starts no job beyond that (job-runner.ts).
  */
 // #region finisher
 export class Finisher {

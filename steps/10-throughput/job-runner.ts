@@ -34,8 +34,10 @@ export interface JobRunnerOptions {
   /** How long one attempt may run, for jobs without a `timeoutMs` of their own. */
   readonly jobTimeoutMs?: number;
   readonly hooks?: WorkerHooks;
-  /** A held job changed state: it ran (its slot frees at the next write), or it is no longer held. */
-  readonly onChange: () => void;
+  /** A job ran: its slot is free, its outcome waits to be written. */
+  readonly onRan: () => void;
+  /** A job is no longer held: its outcome was written, or given up on. */
+  readonly onReleased: () => void;
 }
 
 /** Where a held job is: running, or ran and waiting for its outcome to be recorded. */
@@ -43,28 +45,36 @@ export type HeldJobState = "running" | "recording";
 
 /**
  * Runs claimed jobs, one per call of {@link JobRunner.run}, and knows which
- * it holds.
+ * it holds: those running, and those that ran and whose outcome is not
+ * written yet.
  *
- * The job keeps its slot until its outcome is recorded, however long that
- * takes. A job whose outcome is not written is not done: its claim is still
- * taken, and a stop waits for it as for a running job. Freeing the slot
- * would let the worker claim more work while it cannot record the work it
- * did (and while the database is away it could not claim anyway). Giving up
- * after a few attempts would be worse: the claim would stay behind while the
- * worker lives on and heartbeats: recovery never touches the claims of a
- * live process. The one give-up is a stop's, at its shutdown timeout
- * ({@link JobRunner.giveUp}; shutdown.ts hands those jobs back).
+ * Step 10 frees a job's slot as soon as the job has run, where step 08 held
+ * it until the outcome was recorded. Held, each slot waited for a commit
+ * between one job and the next, and a worker ran at most its slots' count
+ * of jobs per commit, however many outcomes one write took: 10 slots and
+ * a 1 ms commit, 10,000 jobs a second at the very best. Freed, the slots run
+ * the next jobs while the finisher writes the last ones' outcomes.
  *
- * Step 10 keeps that rule, though outcomes are now written in batches:
- * freeing the slot when the job has run would let the worker start more
- * jobs whose outcomes are not durable yet, and a crash would run all of
- * them again. Held until the write, a slot bounds what a crash re-runs to
- * one job per slot, as in step 08; and the write costs one commit for every
- * slot's job, not one each.
+ * What that costs: a worker now holds jobs that ran and are not recorded,
+ * and a crash runs each of them again. The worker bounds them — it starts
+ * no job while two batches of outcomes wait ({@link JobRunner.mayStart}),
+ * so a kill -9 re-runs at most that many jobs, besides its running and
+ * buffered ones (the step's benchmark measures it). A job is still never
+ * *announced* before its outcome committed: nothing a caller sees can be
+ * lost.
+ *
+ * The rule of step 08 that stays: a job whose outcome is not written is not
+ * done. Its claim is still taken, and a stop waits for it as for a running
+ * job ({@link JobRunner.recorded}). Giving up after a few attempts would
+ * leave the claim behind while the worker lives on and heartbeats: recovery
+ * never touches the claims of a live process. The one give-up is a stop's,
+ * at its shutdown timeout ({@link JobRunner.giveUp}; shutdown.ts hands
+ * those jobs back).
  */
 export class JobRunner {
   readonly #options: JobRunnerOptions;
-  readonly #held = new Map<string, HeldJobState>();
+  readonly #running = new Set<string>();
+  readonly #recording = new Map<string, Promise<void>>();
   readonly #givingUp = new AbortController();
 
   constructor(options: JobRunnerOptions) {
@@ -73,10 +83,12 @@ export class JobRunner {
 
   /**
    * Runs `job` in slot `slot` with no transaction open and no connection
-   * held: between the claim's commit and the finish, this worker holds
-   * nothing in the database but the claimed row. An attempt that outlives
-   * its timeout is failed, and its slot is free again — see `performJob`
-   * for what that cannot stop.
+   * held, and resolves once it has run — its slot frees then — while its
+   * outcome goes to the finisher, and is announced when written. Between
+   * the claim's commit and the finish, this worker holds nothing in the
+   * database but the claimed row. An attempt that outlives its timeout is
+   * failed, and its slot is free again — see `performJob` for what that
+   * cannot stop.
    */
   // #region run
   async run(job: StoredJob, processId: string, slot: number): Promise<void> {
@@ -87,37 +99,58 @@ export class JobRunner {
       events,
       timeoutMs: jobTimeoutMs,
     };
-    this.#held.set(job.id, "running");
+    this.#running.add(job.id);
+    let outcome: JobOutcome;
     try {
       await hooks?.afterPick?.(job.id, context.workerId);
-      const outcome = await performJob(job, context);
-      this.#held.set(job.id, "recording");
-      this.#options.onChange();
-      announceOutcome(context, job, await this.#record(job, processId, outcome));
+      outcome = await performJob(job, context);
     } catch (error) {
-      // Expected here: the record given up at the shutdown timeout (the stop
-      // said so, and gave the job back). Anything else — a hook that threw —
-      // is reported, not swallowed.
-      if (!this.#givingUp.signal.aborted) {
-        events.emit("workerError", { workerId: context.workerId, error: String(error), at: now() });
-      }
-    } finally {
-      this.#held.delete(job.id);
-      this.#options.onChange();
+      // A hook that threw: reported, not swallowed.
+      this.#report(context, error);
+      this.#running.delete(job.id);
+      this.#options.onReleased();
+      return;
     }
+    this.#running.delete(job.id);
+    const recording = this.#record(job, processId, outcome)
+      .then((recorded) => announceOutcome(context, job, recorded))
+      .catch((error: unknown) => this.#report(context, error))
+      .finally(() => {
+        this.#recording.delete(job.id);
+        this.#options.onReleased();
+      });
+    this.#recording.set(job.id, recording);
+    this.#options.onRan();
   }
   // #endregion run
 
   /** The jobs this worker holds a claim on, and where each is. */
   held(): ReadonlyMap<string, HeldJobState> {
-    return new Map(this.#held);
+    const held = new Map<string, HeldJobState>();
+    for (const jobId of this.#running) held.set(jobId, "running");
+    for (const jobId of this.#recording.keys()) held.set(jobId, "recording");
+    return held;
   }
 
-  /** How many of its jobs are in `state` (the claim loop and the finisher ask). */
-  count(state: HeldJobState): number {
-    let count = 0;
-    for (const held of this.#held.values()) if (held === state) count++;
-    return count;
+  /** How many of its jobs are running now (the claim loop and the finisher ask). */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /**
+   * Whether another job may start: not while two batches of outcomes wait
+   * to be written — one being written, one filling. This is what bounds the
+   * jobs a crash runs again; rejected: no bound, which lets a worker whose
+   * writes fall behind (a slow disk, a database away) run ever more jobs
+   * that a crash would run again.
+   */
+  mayStart(batchSize: number): boolean {
+    return this.#recording.size < 2 * batchSize;
+  }
+
+  /** Resolves when every outcome handed over so far is written, or given up on. */
+  async recorded(): Promise<void> {
+    while (this.#recording.size > 0) await Promise.all([...this.#recording.values()]);
   }
 
   /**
@@ -128,6 +161,16 @@ export class JobRunner {
   giveUp(): void {
     this.#givingUp.abort();
     this.#options.finisher.giveUp();
+  }
+
+  /**
+   * Expected here: the record given up at the shutdown timeout (the stop
+   * said so, and gave the job back). Anything else is reported.
+   */
+  #report(context: PerformContext, error: unknown): void {
+    if (this.#givingUp.signal.aborted) return;
+    const { events } = this.#options;
+    events.emit("workerError", { workerId: context.workerId, error: String(error), at: now() });
   }
 
   /**

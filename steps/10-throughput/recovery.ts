@@ -106,8 +106,10 @@ export async function pruneDeadProcesses(
     const outcomes = claims.map((claim) => {
       const owner = dead.find((row) => row.id === claim.process_id);
       const error = `ProcessDiedError: process ${claim.process_id} (${owner?.name}, pid ${owner?.pid} on ${owner?.hostname}) died while running this job`;
+      // The attempt that died is counted by the write below (step 10
+      // counts attempts when they end): this is its number.
       const delayMs = retryDelayMs(
-        claim.attempts,
+        claim.attempts + 1,
         request.policy.maxAttemptsOf(claim.name),
         true,
         request.policy.backoff,

@@ -1,4 +1,3 @@
--- Unchanged from step 08: steps/08-recovery/schema.sql
 -- Step 02: the jobs table keeps every job, for ever (the history); a second,
 -- small table holds only the jobs that are ready to run. A job's state is
 -- which table its row is in: in ready_executions → ready; in
@@ -18,8 +17,10 @@ CREATE TABLE IF NOT EXISTS jobs (
   -- the claim query reads them.
   queue_name  text NOT NULL DEFAULT 'default',
   priority    smallint NOT NULL DEFAULT 100 CHECK (priority >= 0),
-  -- Step 07: attempts started so far. Counted when the job is claimed, not
-  -- when it fails, so an attempt whose worker died mid-run counts too.
+  -- Attempts ended so far. Step 10 counts an attempt when it ends, in the
+  -- statement that writes its outcome — or, when its worker died mid-run, in
+  -- recovery's — rather than at the claim as step 07 did: one write of this
+  -- row per attempt instead of two (see claims.ts).
   attempts    integer NOT NULL DEFAULT 0,
   -- The error of its latest failed attempt (kept when a later one succeeds:
   -- it is history, like the attempt count).

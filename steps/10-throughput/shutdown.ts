@@ -59,8 +59,12 @@ export async function stopWorker(worker: RunningWorker): Promise<void> {
   // ready, so another worker runs it now instead of after this process is
   // pruned.
   const timeout = new AbortController();
+  const finishing = async () => {
+    await worker.slots.idle();
+    await worker.runner.recorded();
+  };
   await Promise.race([
-    worker.slots.idle(),
+    finishing(),
     sleep(worker.shutdownTimeoutMs, undefined, { signal: timeout.signal }).catch(() => {}),
   ]);
   timeout.abort(); // the jobs finished first: no timer left to keep the process alive

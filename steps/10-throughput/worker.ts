@@ -31,6 +31,7 @@ import { heartbeatSettings } from "./heartbeat.ts";
 import { JobRunner } from "./job-runner.ts";
 import { ProcessLifecycle } from "./lifecycle.ts";
 import { Listener } from "./listener.ts";
+import { Pace } from "./pace.ts";
 import { RecoveryLoop } from "./recovery.ts";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, stopWorker } from "./shutdown.ts";
 import { SlotPool } from "./slots.ts";
@@ -69,6 +70,16 @@ export const DEFAULT_FALLBACK_POLL_INTERVAL_MS = 5_000;
 export const DEFAULT_BATCH_SIZE = 100;
 export const DEFAULT_FLUSH_DELAY_MS = 0;
 
+/**
+ * The window of the worker's pace (pace.ts): it claims ahead as many jobs
+ * as it ended in the last 10 ms. Long enough to cover a claim's round trip
+ * under load (1–3 ms here), so the slots of a busy worker find the next
+ * jobs buffered; short enough that a buffered job waits about that long,
+ * and that a worker whose slots turn to long jobs stops claiming ahead
+ * 10 ms later.
+ */
+const PACE_WINDOW_MS = 10;
+
 /** What the listening worker needs besides the pool: where to open its listening connection. */
 export interface ListeningSetup {
   readonly databaseUrl: string;
@@ -104,6 +115,8 @@ interface WorkerParts {
   readonly buffer: ClaimBuffer;
   /** Rung when the worker holds fewer claims (see claim-loop.ts). */
   readonly room: Doorbell;
+  /** How many jobs it ended lately: how far ahead it claims (see claim-loop.ts). */
+  readonly pace: Pace;
   readonly batchSize: number;
   readonly doorbell: Doorbell;
   readonly listener: Listener;
@@ -138,10 +151,11 @@ function assembleWorker(
   const { jobTimeoutMs, hooks } = options;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const room = new Doorbell();
+  const pace = new Pace(PACE_WINDOW_MS);
   const finisher = new Finisher(database, {
     batchSize,
     flushDelayMs: options.flushDelayMs ?? DEFAULT_FLUSH_DELAY_MS,
-    running: () => runner.count("running"),
+    running: () => runner.running,
     onError: (error, jobIds) =>
       report("finisher")(
         `jobs ${jobIds.join(", ")} ran; recording their outcomes failed: ${error}`,
@@ -155,7 +169,11 @@ function assembleWorker(
     backoff,
     jobTimeoutMs,
     hooks,
-    onChange: () => room.ring(),
+    onRan: () => {
+      pace.ended();
+      room.ring();
+    },
+    onReleased: () => room.ring(),
   });
   // A supervised worker leaves dispatching and recovery to its supervisor.
   const housekeeping =
@@ -179,6 +197,7 @@ function assembleWorker(
     slots,
     buffer: new ClaimBuffer(),
     room,
+    pace,
     batchSize,
     doorbell,
     listener,
@@ -220,7 +239,8 @@ function startListener(
 
 /** Registers, then claims into the buffer and starts buffered jobs, until stopped. */
 async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions): Promise<void> {
-  const { lifecycle, runner, buffer, slots, room, report } = parts;
+  const { lifecycle, runner, buffer, slots, room, pace, batchSize, report } = parts;
+  const fallbackIntervalMs = options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS;
   const concurrency = options.concurrency ?? 1;
   if ((await lifecycle.register()) === undefined) return; // stopped before it could register
   const stopping = parts.stopping.signal;
@@ -228,8 +248,9 @@ async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions
     claimUntilStopped(lifecycle, {
       ...parts,
       queues: options.queues ?? [DEFAULT_QUEUE],
-      idleSlots: () => concurrency - runner.count("running"),
-      fallbackIntervalMs: options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS,
+      idleSlots: () => concurrency - runner.running,
+      endedLately: () => pace.endedLately(),
+      fallbackIntervalMs,
       stopping,
       report: report(undefined),
     }),
@@ -237,6 +258,9 @@ async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions
       buffer,
       slots,
       stopping,
+      mayStart: () => runner.mayStart(batchSize),
+      released: room,
+      fallbackIntervalMs,
       currentProcessId: () => lifecycle.processId,
       run: (job, processId, slot) => runner.run(job, processId, slot),
       dropped: () => room.ring(),

@@ -3,8 +3,8 @@
  * machine makes, and the two that step 08 spends on each job; then the same
  * 5,000 jobs through step 08 and step 10, with the commits each spent; the
  * batches seen in the database; a graceful stop that gives back what it
- * claimed ahead. Then what is still wrong: a commit's latency is the next
- * wall, and a crash sends back what was claimed ahead.
+ * claimed ahead. Then what is still wrong: a crash re-runs more than one
+ * job per slot, and the database's work per job is the next wall.
  *
  * @module
  */
@@ -31,19 +31,21 @@ export async function runStory({ open, out }: RunContext): Promise<void> {
     heading(out, "What is still wrong");
     say(
       out,
-      "Commits per job are no longer the wall; a commit's latency is. A job keeps its slot " +
-        "until its outcome has committed, so a worker has at most its slots' worth of jobs per " +
-        "commit: jobs/s ≤ slots ÷ commit latency. Deeper batches need more slots, or a buffer " +
-        "deeper than the slots, which takes jobs another worker could run (the lesson says why " +
-        "step 10 refuses that). A crash now also sends back the jobs claimed ahead, each with " +
-        "an attempt spent though it never started. And it is still at-least-once.",
+      "Commits per job are no longer the wall; the rows each job writes are — four from " +
+        "claim to finish (a ready row deleted, a claimed row inserted and deleted, the job's " +
+        "row updated), where graphile-worker writes two. A crash costs more than in " +
+        "08: besides its running jobs, a killed worker re-runs the jobs that ran and whose " +
+        "outcomes were not written yet (at most two batches), and sends back the jobs it had " +
+        "claimed ahead, each with an attempt spent though it never started. A worker that " +
+        "claimed ahead and then turns to long jobs keeps the jobs it buffered until a slot " +
+        "frees. And it is still at-least-once.",
     );
     heading(out, "What step 10 promises, exactly");
     say(
       out,
       "Everything step 08 promises, with a fraction of the commits: a job's outcome is " +
-        "announced only once it is durable, a job holds its slot until then, so a crash runs " +
-        "again at most one started job per slot, as in 08.",
+        "announced only once it is durable, so nothing a caller saw can be lost; a crash runs " +
+        "again at most its running jobs and two batches of unwritten outcomes.",
     );
     await Promise.all([base.reset(), batched.reset()]);
   } finally {
@@ -82,9 +84,8 @@ async function showBothQueues(
   say(
     out,
     `${formatNumber(JOBS)} no-op jobs through each, one worker with ${CONCURRENCY} slots. Step ` +
-      "10 claims the next job of each slot whose job has run while that job's outcome is " +
-      "being written, and writes the outcomes of all the jobs that ended meanwhile in one " +
-      "statement.",
+      "10 claims ahead as many jobs as it ended lately, frees a slot as soon as its job has " +
+      "run, and writes the outcomes of all the jobs that ended meanwhile in one statement.",
   );
   const rows = [];
   for (const instance of [base, batched]) {
@@ -136,7 +137,8 @@ async function showBatchesInTheTable(out: Output, database: Database): Promise<v
       `statement share their finished_at. Step 10's ${formatNumber(row?.jobs ?? 0)} jobs ` +
       `have ${formatNumber(row?.commits ?? 0)} distinct ones — ${formatNumber((row?.jobs ?? 0) / (row?.commits || 1))} ` +
       `jobs per finishing commit on average, ${formatNumber(row?.largest ?? 0)} at most ` +
-      "(a job keeps its slot until its outcome is written, so at most 10 at a time here).",
+      "(one write at a time: the outcomes of the jobs that ended while one was written go " +
+      "together in the next).",
   );
 }
 
