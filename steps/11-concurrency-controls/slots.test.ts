@@ -4,7 +4,8 @@
  * many hands reach for it (Solid Queue #761); a retry and a job scheduled
  * for later keep their key and wait for its slot; a worker stopped at its
  * shutdown timeout hands its job back with its slot; a job retried from the
- * dead queue goes back through its key's blocked jobs.
+ * dead queue goes back through its key's blocked jobs; an admission that
+ * waited for its key's lock counts what the lock's holder took.
  */
 import { expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
@@ -12,8 +13,10 @@ import { JobRegistry } from "../../lib/jobs/registry.ts";
 import type { StepInstance } from "../../lib/step.ts";
 import { openForTest } from "../../test/support/open.ts";
 import { eventually, gate, nextEvent } from "../../test/support/waiting.ts";
+import { insertJobs } from "./enqueue.ts";
 import { step } from "./index.ts";
 import { pruneDeadProcesses } from "./recovery.ts";
+import { dispatchDueJobs } from "./scheduled-executions.ts";
 
 const KEY = { key: "account:1", limit: 1 };
 
@@ -188,4 +191,64 @@ it("a job retried from the dead queue goes back through its key's blocked jobs",
   open("dead");
   await eventually(async () => (await instance.counts()).finished === 2, "both to finish");
   await worker.stop();
+});
+
+it("an admission that waits for its key's lock counts the slot the lock's holder took: a due job and an enqueue at once fill one slot, not two", async () => {
+  const instance = await openForTest(step, "waited");
+  const database = sql(instance);
+  // `due` is scheduled for a moment from now; it comes due with the key's
+  // one slot free.
+  const due = await instance.enqueue(
+    "Noop",
+    {},
+    { concurrency: KEY, runAt: new Date(Date.now() + 50) },
+  );
+  await eventually(async () => {
+    const [row] = await database.query<{ due: boolean }>(
+      "SELECT scheduled_at <= now() AS due FROM scheduled_executions WHERE job_id = $1",
+      [due],
+    );
+    return row?.due === true;
+  }, "the scheduled job to come due");
+
+  // An enqueue, in a transaction the test holds open: it locks the key,
+  // admits its job to the free slot, and has not committed yet.
+  const commit = gate();
+  const enqueuedWithTheLock = gate();
+  let holder = 0;
+  const enqueue = database.transaction(async (tx) => {
+    await insertJobs(tx, [{ name: "Noop", concurrency: KEY }]);
+    const [row] = await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    holder = row?.pid ?? 0;
+    enqueuedWithTheLock.open();
+    await commit.opened;
+  });
+  await enqueuedWithTheLock.opened;
+
+  // The dispatcher moves `due` to its key's blocked jobs and admits: it
+  // waits for the enqueue's lock on the key. Only then does the enqueue
+  // commit (at once if the dispatch never waits, so that the test fails
+  // rather than hangs).
+  const dispatch = dispatchDueJobs(database, 10);
+  try {
+    await eventually(async () => {
+      const [row] = await database.query<{ waiting: number }>(
+        "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        [holder],
+      );
+      return (row?.waiting ?? 0) > 0;
+    }, "the dispatch to wait for the enqueue's lock on the key");
+  } finally {
+    commit.open();
+    await enqueue;
+  }
+  expect(await dispatch).toMatchObject({ moved: 1 });
+
+  // The dispatch counted once the lock was its own: the enqueued job holds
+  // the one slot, and `due` waits for it.
+  expect(await slotsOf(instance)).toEqual({ admitted: 1, blocked: 1 });
+  const [blocked] = await database.query<{ job_id: string }>(
+    "SELECT job_id FROM blocked_executions",
+  );
+  expect(blocked?.job_id).toBe(due);
 });
