@@ -6,7 +6,7 @@
  * @module
  */
 import type { JobOutcome, StoredJob } from "../../lib/jobs/perform.ts";
-import type { Sql } from "../../lib/postgres/database.ts";
+import type { PreparedStatement, Sql } from "../../lib/postgres/database.ts";
 
 /**
  * Claims up to `limit` ready jobs of `queue` for `processId`, the most urgent
@@ -49,10 +49,13 @@ import type { Sql } from "../../lib/postgres/database.ts";
  * `limit` is the room in the worker's local buffer (step 10; step 08
  * claimed as many as it had free slots): a worker with 10 slots and a batch
  * size of 100 claims up to 110 jobs in one statement — one commit for 110
- * jobs where step 08 spent one for each few.
+ * jobs where step 08 spent one for each few. Prepared, like the finish and
+ * the enqueue: each connection plans it once (see `PreparedStatement`).
  */
 // #region claim
-export const CLAIM_SQL = `
+export const CLAIM: PreparedStatement = {
+  name: "claim",
+  text: `
   WITH picked AS (
     SELECT job_id FROM ready_executions
     WHERE queue_name = $3
@@ -70,7 +73,8 @@ export const CLAIM_SQL = `
   )
   SELECT jobs.id, jobs.name, jobs.arguments, jobs.attempts + 1 AS attempt
   FROM claimed JOIN jobs ON jobs.id = claimed.job_id
-  ORDER BY jobs.priority, jobs.id`;
+  ORDER BY jobs.priority, jobs.id`,
+};
 
 /**
  * Claims from the worker's queues in the order it lists them: the first
@@ -93,7 +97,7 @@ export async function claimReadyJobs(
   for (const queue of queues) {
     if (claimed.length >= limit) break;
     claimed.push(
-      ...(await sql.query<StoredJob>(CLAIM_SQL, [limit - claimed.length, processId, queue])),
+      ...(await sql.query<StoredJob>(CLAIM, [limit - claimed.length, processId, queue])),
     );
   }
   return claimed;
@@ -171,8 +175,9 @@ export async function finishClaimedJobs(
   if (outcomes.length === 0) return [];
   const field = <T>(pick: (disposition: Disposition) => T) =>
     outcomes.map((outcome) => pick(outcome.disposition));
-  const rows = await sql.query<{ job_id: string; retry_at: Date | null }>(
-    `WITH outcome AS (
+  const finish: PreparedStatement = {
+    name: "finish",
+    text: `WITH outcome AS (
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::float8[], $5::text[], $6::text[])
          AS outcome (job_id, process_id, kind, delay_ms, error, stack)
      ), released AS (
@@ -199,15 +204,15 @@ export async function finishClaimedJobs(
      )
      SELECT released.job_id, rescheduled.scheduled_at AS retry_at
      FROM released LEFT JOIN rescheduled USING (job_id)`,
-    [
-      outcomes.map((outcome) => outcome.jobId),
-      outcomes.map((outcome) => outcome.processId),
-      field((disposition) => disposition.kind),
-      field((disposition) => (disposition.kind === "retry" ? disposition.delayMs : null)),
-      field((disposition) => (disposition.kind === "finished" ? null : disposition.error)),
-      field((disposition) => (disposition.kind === "dead" ? disposition.stack : null)),
-    ],
-  );
+  };
+  const rows = await sql.query<{ job_id: string; retry_at: Date | null }>(finish, [
+    outcomes.map((outcome) => outcome.jobId),
+    outcomes.map((outcome) => outcome.processId),
+    field((disposition) => disposition.kind),
+    field((disposition) => (disposition.kind === "retry" ? disposition.delayMs : null)),
+    field((disposition) => (disposition.kind === "finished" ? null : disposition.error)),
+    field((disposition) => (disposition.kind === "dead" ? disposition.stack : null)),
+  ]);
   const recorded = new Map(rows.map((row) => [row.job_id, row.retry_at]));
   return outcomes.map((outcome) => {
     if (!recorded.has(outcome.jobId)) return { stillOurs: false };

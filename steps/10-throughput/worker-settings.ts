@@ -84,7 +84,7 @@ export const WORKER_SETTINGS = {
     flag: "batch-size",
     kind: wholeNumber(1, 10_000, { unit: "jobs" }),
     default: DEFAULT_BATCH_SIZE,
-    help: "the most jobs one claim takes (at most one per slot that runs nothing) and one statement finishes",
+    help: "the most jobs one claim takes and one statement finishes; a crash re-runs at most two batches of finished jobs besides the running ones",
   },
   flushDelayMs: {
     flag: "flush-delay",

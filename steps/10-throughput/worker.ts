@@ -48,24 +48,25 @@ import type { WorkerStartOptions } from "./worker-settings.ts";
 export const DEFAULT_FALLBACK_POLL_INTERVAL_MS = 5_000;
 
 /**
- * Step 10's two settings. The batch size: the most jobs one claim takes
- * (never more than the slots that run nothing, see claim-loop.ts) and the
- * most outcomes one statement writes. The flush delay: how long an outcome
- * waits for others, while some of the worker's jobs still run, before its
- * batch is written.
+ * Step 10's two settings. The batch size: the most jobs one claim takes,
+ * the most the worker claims ahead of its idle slots, the most outcomes one
+ * statement writes — and, twice over, the most outcomes that may wait for
+ * the write before the worker stops starting jobs (job-runner.ts), which is
+ * what bounds the jobs a crash re-runs. The flush delay: how long an
+ * outcome waits for others, while some of the worker's jobs still run,
+ * before its batch is written.
  *
- * Chosen by the step's benchmark (its grid, one worker with 10 slots, no-op
- * jobs, measured on the shared 2-core machine): a batch of 1 spends 2.0
- * statements per job, slower than step 08 (whose 10 slots finish on 10
- * connections at once); 10 and 100 spend 0.21, and are the same — a batch
- * is never deeper than the slots. 100 leaves room for workers with up to 100
- * slots. Between delays of 0, 5 and 50 ms the grid's differences stayed
- * within the shared machine's noise (two runs ranked them differently):
- * with no-op jobs the finisher already writes the moment none of the
- * worker's jobs runs, so a delay has nothing to wait for. 0, because a
- * delay holds every slot whose job ended for up to its length while others
- * run, and pays off only for jobs that end at different moments.
- * graphile-worker's own benchmark uses `completeJobBatchDelay: 0` too.
+ * 100, because the batches a busy worker actually makes are set by its pace
+ * and a write's latency, not by this cap: at 15,000 jobs a second and a
+ * 3 ms write, about 50 outcomes end during one write, and about 150 jobs in
+ * one pace window. Larger caps changed jobs/s by less than the shared
+ * machine's noise between runs, and raise what a crash may re-run; a batch
+ * of 1 is step 08's one commit per job, on one connection (the benchmark's
+ * grid shows both). A flush delay of 0, because with no-op jobs the
+ * finisher already writes the moment none of the worker's jobs runs, and a
+ * delay holds every outcome for up to its length; it pays off only for jobs
+ * that end at different moments. graphile-worker's own benchmark uses
+ * `completeJobBatchDelay: 0` too.
  */
 export const DEFAULT_BATCH_SIZE = 100;
 export const DEFAULT_FLUSH_DELAY_MS = 0;
