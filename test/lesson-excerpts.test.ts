@@ -103,6 +103,10 @@ describe("renderExcerpts", () => {
       `the excerpt ./claims.ts#claim has no end: add a line "${EXCERPT_END}"`,
     );
     expect(attempt("See {@includeCode ./claims.ts#claim} here.")).toThrow(ExcerptError);
+    // A marker written by hand, without the generator's note, would be passed over.
+    expect(attempt("<!-- code: ./claims.ts#claim -->\n<!-- code:end -->")).toThrow(
+      "steps/01-a/README.md:1: this looks like an excerpt's marker",
+    );
   });
 
   it("finds every step's lesson", () => {
