@@ -167,7 +167,7 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
       args: { ms: settings.sleepMs },
     })),
   );
-  const { finishedThere, startedThere, killedAt } = await runWorkerAndKill(instance, {
+  const { startedThere, killedAt } = await runWorkerAndKill(instance, {
     concurrency: settings.concurrency,
     killAfterFinished: settings.killAfterFinished,
     timeoutMs: settings.timeoutMs,
@@ -181,7 +181,8 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
   const countsAtKill = await instance.counts();
   // Claimed by it (steps with claims), or taken from the list and not
   // finished (04, where a taken job is in no list at all).
-  const held = countsAtKill.claimed ?? ids.length - finishedThere.size - (countsAtKill.queued ?? 0);
+  const held =
+    countsAtKill.claimed ?? ids.length - doneIn(countsAtKill) - (countsAtKill.queued ?? 0);
 
   // A healthy worker, with the step's defaults, takes over until every job
   // is done — or nothing has finished for a while and nothing waits.
@@ -199,10 +200,10 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
   let doneSoFar = 0;
   while (Date.now() < deadline) {
     await sleep(100);
-    const done = finishedThere.size + doneAt.size;
+    const counts = await instance.counts();
+    const done = doneIn(counts);
     if (done === ids.length) break;
     if (done > doneSoFar) [doneSoFar, lastDone] = [done, Date.now()];
-    const counts = await instance.counts();
     const waiting = (counts.queued ?? 0) + (counts.ready ?? 0) + (counts.scheduled ?? 0);
     if (waiting === 0 && Date.now() - lastDone > settings.quietMs) break;
   }
@@ -210,8 +211,13 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
   for (const off of unsubscribe) off();
   tracker.stop();
 
-  const done = ids.filter((id) => finishedThere.has(id) || doneAt.has(id)).length;
-  const stuck = (await instance.counts()).claimed ?? 0;
+  // Done, by the database rather than by the workers' lines: a job the
+  // killed worker finished just before the kill, whose line it never got to
+  // print, is done, not lost. (The namespace holds only these jobs: it was
+  // reset before they were enqueued.)
+  const countsAfter = await instance.counts();
+  const done = doneIn(countsAfter);
+  const stuck = countsAfter.claimed ?? 0;
   const lost = ids.length - done - stuck;
   return {
     held,
@@ -221,6 +227,11 @@ async function measureCrash(instance: StepInstance, settings: Settings): Promise
     ranTwice: [...startedThere].filter((id) => tracker.firstStart(id) !== undefined).length,
     // Every job the killed worker did not hold was done by the healthy one.
     recovered: Math.max(0, held - lost - stuck),
-    recoveryMs: done === ids.length ? Math.max(0, ...doneAt.values()) - killedAt : null,
+    recoveryMs: done === ids.length ? Math.max(killedAt, ...doneAt.values()) - killedAt : null,
   };
+}
+
+/** Jobs finished or in the dead queue. */
+function doneIn(counts: Readonly<Record<string, number>>): number {
+  return (counts.finished ?? 0) + (counts.failed ?? 0);
 }
