@@ -209,12 +209,19 @@ describe("npm run services", () => {
     await server.start(); // and with its port free again, it comes back there
   }, 60_000);
 
-  it("prints a psql line to paste for the embedded PostgreSQL, password included, or how to get psql", async () => {
+  it("prints a psql line and an export line to paste for the embedded PostgreSQL, password included, or how to get psql", async () => {
     const server = await startPrivatePostgres();
     const status = await runServicesCommand(server.dataRoot, "status", "postgres");
     expect(status.code, status.stderr).toBe(0);
     const line = /^ {2}psql {6}(psql \S+)$/m.exec(status.stdout)?.[1];
     expect(line).toBe(`psql ${server.url}`);
+    // And the export line a workshop attendee pastes before running checks.
+    expect(status.stdout).toMatch(
+      new RegExp(
+        `^ {2}export {4}export DATABASE_URL=${server.url.replace(/[.?*+^$()]/g, "\\$&")}$`,
+        "m",
+      ),
+    );
     if (await isOnPath("psql")) {
       // Pasted as it is, it reaches this server.
       const { stdout } = await runFile("psql", [server.url, "-Atc", "select 1"]);

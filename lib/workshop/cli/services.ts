@@ -130,6 +130,11 @@ function describeService(status: ServiceStatus, psqlInstalled: boolean): string[
     ...(override ? psql : []),
     `  running   ${local.running ? "yes" : "no"}`,
     `  url       ${local.url === null ? "- (it has never run)" : local.running ? local.url : `${local.url} (when it runs: it starts again where it was)`}`,
+    // The line to paste, so that tests run in this terminal use this server
+    // too rather than start their own (see docs/workshop.md).
+    ...(!override && local.running && local.url !== null
+      ? [`  export    export ${variable}=${local.url}`]
+      : []),
     ...(override ? [] : psql),
     `  pid       ${local.pid ?? "-"}`,
     `  data dir  ${local.dataDir}`,
