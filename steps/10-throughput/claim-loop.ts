@@ -34,7 +34,7 @@ export interface ClaimLoopParts {
   readonly idleSlots: () => number;
   /** How many of its jobs ended lately (pace.ts): how many more it will start soon, at this pace. */
   readonly endedLately: () => number;
-  /** Rung when either may have changed: a job ran, its outcome was written, a buffered job was dropped. */
+  /** Rung when either may have changed: a job ran (its slot is idle), a buffered job was dropped. */
   readonly room: Doorbell;
   readonly doorbell: Doorbell;
   /** How long to wait for a ring before looking anyway. */

@@ -34,7 +34,7 @@ export interface JobRunnerOptions {
   /** How long one attempt may run, for jobs without a `timeoutMs` of their own. */
   readonly jobTimeoutMs?: number;
   readonly hooks?: WorkerHooks;
-  /** A job ran: its slot is free, its outcome waits to be written. */
+  /** A job ran — or a hook threw before it could — and its slot is free; its outcome waits to be written. */
   readonly onRan: () => void;
   /** A job is no longer held: its outcome was written, or given up on. */
   readonly onReleased: () => void;
@@ -108,7 +108,7 @@ export class JobRunner {
       // A hook that threw: reported, not swallowed.
       this.#report(context, error);
       this.#running.delete(job.id);
-      this.#options.onReleased();
+      this.#options.onRan();
       return;
     }
     this.#running.delete(job.id);

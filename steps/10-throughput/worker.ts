@@ -114,8 +114,10 @@ interface WorkerParts {
   readonly stopping: AbortController;
   readonly slots: SlotPool;
   readonly buffer: ClaimBuffer;
-  /** Rung when the worker holds fewer claims (see claim-loop.ts). */
+  /** Rung when a slot may have room for another claim: a job ran, a buffered one was dropped (see claim-loop.ts). */
   readonly room: Doorbell;
+  /** Rung when a job's outcome is written (or given up on): it may start more (see job-runner.ts). */
+  readonly written: Doorbell;
   /** How many jobs it ended lately: how far ahead it claims (see claim-loop.ts). */
   readonly pace: Pace;
   readonly batchSize: number;
@@ -152,6 +154,7 @@ function assembleWorker(
   const { jobTimeoutMs, hooks } = options;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const room = new Doorbell();
+  const written = new Doorbell();
   const pace = new Pace(PACE_WINDOW_MS);
   const finisher = new Finisher(database, {
     batchSize,
@@ -174,7 +177,7 @@ function assembleWorker(
       pace.ended();
       room.ring();
     },
-    onReleased: () => room.ring(),
+    onReleased: () => written.ring(),
   });
   // A supervised worker leaves dispatching and recovery to its supervisor.
   const housekeeping =
@@ -198,6 +201,7 @@ function assembleWorker(
     slots,
     buffer: new ClaimBuffer(),
     room,
+    written,
     pace,
     batchSize,
     doorbell,
@@ -240,7 +244,7 @@ function startListener(
 
 /** Registers, then claims into the buffer and starts buffered jobs, until stopped. */
 async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions): Promise<void> {
-  const { lifecycle, runner, buffer, slots, room, pace, batchSize, report } = parts;
+  const { lifecycle, runner, buffer, slots, room, written, pace, batchSize, report } = parts;
   const fallbackIntervalMs = options.pollIntervalMs ?? DEFAULT_FALLBACK_POLL_INTERVAL_MS;
   const concurrency = options.concurrency ?? 1;
   if ((await lifecycle.register()) === undefined) return; // stopped before it could register
@@ -260,7 +264,7 @@ async function registerThenClaim(parts: WorkerParts, options: WorkerStartOptions
       slots,
       stopping,
       mayStart: () => runner.mayStart(batchSize),
-      released: room,
+      released: written,
       fallbackIntervalMs,
       currentProcessId: () => lifecycle.processId,
       run: (job, processId, slot) => runner.run(job, processId, slot),
