@@ -84,8 +84,8 @@ describe("step 08 — chaos", () => {
       // go back within its alive threshold (2 s). A step that loses them
       // stands still with jobs left, and fails after 15 s of that.
       await eventuallyWhileProgressing(
-        allDone,
         ended,
+        (count) => count === JOBS,
         "every job to be finished or in the dead queue",
         15_000,
       );

@@ -50,8 +50,8 @@ contractFor(
           const startsAndDeaths = async () =>
             supervisor.output().match(/running with|exited unexpectedly/g)?.length ?? 0;
           await eventuallyWhileProgressing(
-            async () => (await failedJobs(instance)).some((job) => job.jobId === poison),
             startsAndDeaths,
+            async () => (await failedJobs(instance)).some((job) => job.jobId === poison),
             "the poison job to reach the dead queue",
             20_000,
           );

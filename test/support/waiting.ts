@@ -54,21 +54,22 @@ export async function eventually(
 }
 
 /**
- * Polls `condition` every 20 ms until it holds, or rejects once `progress` —
- * a count that grows while the work advances — has not changed for
+ * Reads `progress` — a count that grows while the work advances — every 20
+ * ms until `done` holds for it, or rejects once it has not changed for
  * `stalledMs`. For a wait whose length depends on the machine's load, but in
  * which the work must never stand still: a job that is lost for good stops
  * it, and the test fails then, not at its own timeout.
  */
 export async function eventuallyWhileProgressing(
-  condition: () => Promise<boolean>,
   progress: () => Promise<number>,
+  done: (progress: number) => Promise<boolean> | boolean,
   description: string,
   stalledMs: number,
 ): Promise<void> {
   let last = await progress();
   let changedAt = Date.now();
-  while (!(await condition())) {
+  while (!(await done(last))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const now = await progress();
     if (now !== last) {
       last = now;
@@ -76,7 +77,6 @@ export async function eventuallyWhileProgressing(
     } else if (Date.now() - changedAt > stalledMs) {
       throw new Error(`No progress for ${stalledMs} ms (at ${now}) waiting for: ${description}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
