@@ -53,6 +53,53 @@ export async function eventually(
   }
 }
 
+/**
+ * Reads `progress` — a count that grows while the work advances — every 20
+ * ms until `done` holds for it, or rejects once it has not changed for
+ * `stalledMs`. For a wait whose length depends on the machine's load, but in
+ * which the work must never stand still: a job that is lost for good stops
+ * it, and the test fails then, not at its own timeout.
+ */
+export async function eventuallyWhileProgressing(
+  progress: () => Promise<number>,
+  done: (progress: number) => Promise<boolean> | boolean,
+  description: string,
+  stalledMs: number,
+): Promise<void> {
+  let last = await progress();
+  let changedAt = Date.now();
+  while (!(await done(last))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = await progress();
+    if (now !== last) {
+      last = now;
+      changedAt = Date.now();
+    } else if (Date.now() - changedAt > stalledMs) {
+      throw new Error(`No progress for ${stalledMs} ms (at ${now}) waiting for: ${description}`);
+    }
+  }
+}
+
+/**
+ * Resolves as `promise` does, or rejects after `timeoutMs` with
+ * `description`: for a test that asserts something happens within a
+ * bound, so it fails at the bound, not at the test's own timeout.
+ */
+export async function within<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  description: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${timeoutMs} ms waiting for: ${description}`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** A promise with its resolve function, for a job that should wait until the test says so. */
 export function gate(): { opened: Promise<void>; open(): void } {
   let open = () => {};

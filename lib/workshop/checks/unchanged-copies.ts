@@ -50,6 +50,11 @@ export function copyMark(file: string, sourceStepId: string, source: string): st
   return `${COMMENT[extname(file)] ?? "//"} Unchanged from step ${sourceStepId}: ${source}`;
 }
 
+/** Whether `text` starts with a copy mark: its file is the base step's, unchanged. */
+export function isMarkedCopy(text: string): boolean {
+  return MARK.test(firstLine(text));
+}
+
 /** Every copy in `steps/` under `root` that is unmarked, marked wrongly, or no longer a copy. */
 export function findCopyProblems(root: string = REPO_ROOT): CopyProblem[] {
   const folders = stepFolders(root);
