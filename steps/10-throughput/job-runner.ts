@@ -107,11 +107,11 @@ export class JobRunner {
     } catch (error) {
       // A hook that threw: reported, not swallowed.
       this.#report(context, error);
-      this.#running.delete(job.id);
       this.#options.onRan();
       return;
+    } finally {
+      this.#running.delete(job.id);
     }
-    this.#running.delete(job.id);
     const recording = this.#record(job, processId, outcome)
       .then((recorded) => announceOutcome(context, job, recorded))
       .catch((error: unknown) => this.#report(context, error))

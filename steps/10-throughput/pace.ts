@@ -40,9 +40,8 @@ export class Pace {
   }
 
   #forgetBefore(cutoff: number): void {
-    let old = 0;
-    while (old < this.#ends.length && (this.#ends[old] ?? cutoff) < cutoff) old++;
-    if (old > 0) this.#ends.splice(0, old);
+    const firstRecent = this.#ends.findIndex((at) => at >= cutoff);
+    this.#ends.splice(0, firstRecent === -1 ? this.#ends.length : firstRecent);
   }
 }
 // #endregion pace
