@@ -8,7 +8,7 @@
  *
  * The outage is a cut TCP proxy in front of the shared server (see
  * cuttable-proxy.ts), so the steps run side by side in one outage's
- * time. Step 08's chaos.test.ts stops a real server for 20 s under load.
+ * time. Step 08's database-outage.test.ts stops a real server for 20 s under load.
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";

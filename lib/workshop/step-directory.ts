@@ -31,19 +31,39 @@ export const PRACTICE_FOLDER_VARIABLE = "PRACTICE_FOLDER";
  */
 export async function loadSteps(): Promise<Step[]> {
   const practice = await practiceStep();
-  const folders = readdirSync(join(REPO_ROOT, "steps"), { withFileTypes: true })
+  const steps: Step[] = [];
+  for (const folder of stepFolders()) steps.push(await loadFolder(folder, practice));
+  return steps;
+}
+
+/**
+ * The one step `query` names (as {@link findStep} reads it), found by its
+ * folder's name and imported alone; undefined if no folder matches. A worker
+ * process starts with this: importing every step's code costs about a second
+ * of CPU per start, and the crash tests start dozens of workers.
+ */
+export async function loadStep(query: string): Promise<Step | undefined> {
+  const named = stepFolders().map((folder) => {
+    const [, id = "", slug = ""] = STEP_FOLDER.exec(folder) ?? [];
+    return { id, slug, folder };
+  });
+  const found = findStep(named, query);
+  return found && loadFolder(found.folder, await practiceStep());
+}
+
+/** The names of the step folders, in order. */
+function stepFolders(): string[] {
+  return readdirSync(join(REPO_ROOT, "steps"), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && STEP_FOLDER.test(entry.name))
     .map((entry) => entry.name)
     .sort();
-  const steps: Step[] = [];
-  for (const folder of folders) {
-    steps.push(
-      practice && stepFolder(practice) === folder
-        ? practice
-        : await loadStepFrom(join(REPO_ROOT, "steps", folder)),
-    );
-  }
-  return steps;
+}
+
+/** The step of `steps/<folder>`, or the practice folder's step if it stands in for that one. */
+function loadFolder(folder: string, practice: Step | undefined): Promise<Step> {
+  return practice && stepFolder(practice) === folder
+    ? Promise.resolve(practice)
+    : loadStepFrom(join(REPO_ROOT, "steps", folder));
 }
 
 /** The steps the contract suite holds to their guarantees: all, or the practice folder's alone. */
@@ -70,7 +90,10 @@ export async function loadStepFrom(folder: string): Promise<Step> {
 }
 
 /** Finds a step by `01`, `1`, `01-naive-poll` or `naive-poll`. */
-export function findStep(steps: readonly Step[], query: string): Step | undefined {
+export function findStep<Found extends Pick<Step, "id" | "slug">>(
+  steps: readonly Found[],
+  query: string,
+): Found | undefined {
   const id = /^\d{1,2}$/.test(query) ? query.padStart(2, "0") : undefined;
   return steps.find((step) => step.id === id || stepFolder(step) === query || step.slug === query);
 }

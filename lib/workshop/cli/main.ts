@@ -1,6 +1,6 @@
 /**
  * `npm run step`: the workshop's command line. It knows nothing about any
- * particular step: it finds them with {@link loadSteps} and talks to them
+ * particular step: it finds them with {@link loadStep} and {@link loadSteps} and talks to them
  * only through the {@link Step} contract.
  *
  * @module
@@ -12,7 +12,7 @@ import type { Step, StepInstance } from "../../step.ts";
 import { RESULTS_DIR } from "../bench/results-file.ts";
 import { runDashboardBenchmark } from "../dashboard/bench.ts";
 import { type RunContext, runDemo } from "../demo.ts";
-import { findStep, loadSteps } from "../step-directory.ts";
+import { loadStep, loadSteps } from "../step-directory.ts";
 import {
   requireBatches,
   runBatchesCommand,
@@ -43,34 +43,31 @@ import { UsageError } from "./usage-error.ts";
 import { dropOtherStepsSettings, readWorkerSettings, workerFlagSpec } from "./worker-flags.ts";
 
 async function main(argv: readonly string[]): Promise<number> {
-  const steps = await loadSteps();
   const [first, command = "story", ...rest] = argv;
   if (first === undefined || first === "list") {
-    console.log(topUsage(steps));
+    console.log(topUsage(await loadSteps()));
     return 0;
   }
   if (first === "--help" || first === "-h" || first === "help") {
-    console.log(topUsage(steps));
+    console.log(topUsage(await loadSteps()));
     return 0;
   }
-  const step = findStep(steps, first);
-  if (!step) throw new UsageError(`Unknown step ${JSON.stringify(first)}.`, topUsage(steps));
+  // The named step alone: the other steps are imported only by a command that needs them.
+  const step = await loadStep(first);
+  if (!step) {
+    throw new UsageError(`Unknown step ${JSON.stringify(first)}.`, topUsage(await loadSteps()));
+  }
   if (command === "--help" || command === "-h" || command === "help") {
     console.log(stepUsage(step));
     return 0;
   }
-  return runCommand(steps, step, command, rest);
+  return runCommand(step, command, rest);
 }
 
 /** `--namespace NAME`: another schema / key prefix than the step's own (`step_NN`). */
 const NAMESPACE_FLAG = { namespace: { type: "string" } } as const;
 
-async function runCommand(
-  steps: readonly Step[],
-  step: Step,
-  command: string,
-  args: readonly string[],
-): Promise<number> {
+async function runCommand(step: Step, command: string, args: readonly string[]): Promise<number> {
   const n = step.id;
   const urls: ServiceUrls = {};
   const withInstance = async (
@@ -100,7 +97,7 @@ async function runCommand(
       );
       if (parsed.flags.help) return printed(usage);
       const context: RunContext = {
-        open: opener(steps, step, urls),
+        open: opener(await loadSteps(), step, urls),
         out: { line: (text = "") => console.log(text) },
         quick: parsed.flags.quick === true,
         saveResults: (benchmark, settings, results) =>
@@ -114,7 +111,9 @@ async function runCommand(
     }
     case "worker": {
       const usage = COMMAND_USAGE.worker(step);
-      const ownArgs = dropOtherStepsSettings(args, step, steps, (line) => console.error(line));
+      const ownArgs = await dropOtherStepsSettings(args, step, loadSteps, (line) =>
+        console.error(line),
+      );
       const parsed = parseFlags(ownArgs, workerFlagSpec(step), usage, 0);
       if (parsed.flags.help) return printed(usage);
       const settings = readWorkerSettings(step, parsed, usage);
@@ -306,7 +305,7 @@ async function runCommand(
       if (parsed.flags.help) return printed(usage);
       return runDiffCommand(
         step,
-        step.buildsOn === null ? undefined : findStep(steps, step.buildsOn),
+        step.buildsOn === null ? undefined : await loadStep(step.buildsOn),
         parsed.flags.all === true ? "all" : "queue",
       );
     }

@@ -37,23 +37,28 @@ export function workerFlagSpec(step: Step): FlagSpec {
  * line can start a worker of any step, as the contract suite and the
  * benchmarks do; a flag no step has is still an error.
  */
-export function dropOtherStepsSettings(
+export async function dropOtherStepsSettings(
   args: readonly string[],
   step: Step,
-  steps: readonly Step[],
+  loadSteps: () => Promise<readonly Step[]>,
   warn: (line: string) => void,
-): string[] {
-  const own = new Set(Object.values(step.workerSettings).map((setting) => setting.flag));
+): Promise<string[]> {
+  const own = new Set(Object.keys(workerFlagSpec(step)));
+  // The other steps are imported only when a flag is not this step's: a worker's usual start
+  // imports its own step alone.
+  let steps: readonly Step[] | undefined;
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
     const [, flag, inlineValue] = /^--([a-z-]+)(=.*)?$/.exec(arg) ?? [];
-    const others =
-      flag === undefined || own.has(flag)
-        ? []
-        : steps.filter((other) =>
-            Object.values(other.workerSettings).some((setting) => setting.flag === flag),
-          );
+    if (flag === undefined || own.has(flag)) {
+      kept.push(arg);
+      continue;
+    }
+    steps ??= await loadSteps();
+    const others = steps.filter((other) =>
+      Object.values(other.workerSettings).some((setting) => setting.flag === flag),
+    );
     if (others.length === 0) {
       kept.push(arg);
       continue;
