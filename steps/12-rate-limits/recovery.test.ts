@@ -121,22 +121,27 @@ describe("step 08 — recovery", () => {
       concurrency: 2,
       heartbeatIntervalMs: 50,
       dispatchIntervalMs: 20,
+      retryBackoff: QUICK_BACKOFF,
     });
     await startedOnce;
+    const [first] = await sql(instance).query<{ id: string }>("SELECT id FROM processes");
     // It is taken for dead, as after a long pause: its row deleted, its job
     // sent to be retried. It notices, registers again, and — the retry being
     // due — claims and runs the job a second time. (Its alive threshold is
     // made negative rather than its heartbeat aged: a beat every 50 ms would
     // make an aged heartbeat young again before the prune reads it.)
     await sql(instance).query("UPDATE processes SET alive_threshold = interval '-1 day'");
-    // A beat in flight holds the row's lock, and the prune skips a locked
-    // row (SKIP LOCKED: a process beating this moment is not dead): with a
-    // beat every 50 ms, a prune now and then lands on one. Prune until one
-    // does not.
-    await eventually(
-      async () => (await pruneDeadProcesses(sql(instance), { policy: POLICY })).length === 1,
-      "a prune to take the worker for dead",
-    );
+    // Pruned by the test — or by the worker's own recovery loop, whose first
+    // prune, sent as it started, before it had a row to leave alone, can
+    // reach the database after this UPDATE on a busy machine. And a beat in
+    // flight holds the row's lock, which a prune skips (SKIP LOCKED: a
+    // process beating this moment is not dead); with a beat every 50 ms, a
+    // prune now and then lands on one. So: prune until the row is gone.
+    await eventually(async () => {
+      await pruneDeadProcesses(sql(instance), { policy: POLICY });
+      const rows = await sql(instance).query("SELECT 1 FROM processes WHERE id = $1", [first?.id]);
+      return rows.length === 0;
+    }, "the worker's row to be pruned");
     await startedTwice;
     // Now the first run ends. Its finish must not take the second run's claim.
     const superseded = nextEvent(instance.events, "superseded", (e) => e.jobId === id);
