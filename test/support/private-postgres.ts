@@ -3,7 +3,8 @@
  * own data directory in a temporary folder, its own port. The shared server
  * (the one every other test file and terminal uses) is never touched.
  *
- * The first start runs initdb (~5 s): start one only in a test that needs to stop or restart it.
+ * The first start runs initdb (with the start, 1.5 s on a quiet 2-core machine): start one only
+ * in a test that needs to stop or restart it.
  *
  * @module
  */
