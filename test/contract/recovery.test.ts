@@ -46,14 +46,15 @@ contractFor(
           // However loaded the machine, it goes on: a worker starts, takes the
           // job, dies, and the job is retried on the next. A step that leaves
           // the dead worker's claim stands still after the first death, and
-          // fails 20 s later.
+          // fails 10 s later (a worker's start, the longest wait between two
+          // of those lines, takes 1–3 s on a loaded 2-core machine).
           const startsAndDeaths = async () =>
             supervisor.output().match(/running with|exited unexpectedly/g)?.length ?? 0;
           await eventuallyWhileProgressing(
             startsAndDeaths,
             async () => (await failedJobs(instance)).some((job) => job.jobId === poison),
             "the poison job to reach the dead queue",
-            20_000,
+            10_000,
           );
           const [buried] = await failedJobs(instance);
           expect(buried).toMatchObject({ jobId: poison, name: "KillsItsWorker", attempts: 3 });

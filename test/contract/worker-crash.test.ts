@@ -38,7 +38,9 @@ contractFor("survivesWorkerCrash", (step, declared) => {
     it("runs a job again when its worker is killed with SIGKILL mid-job", async () => {
       const { instance, jobId } = await crashWorkerMidJob("crash");
       const { registry } = recordingJobs(); // its Sleep returns at once
-      const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 20_000);
+      // Within 10 s: the threshold (1 s), a prune and a backoff take about
+      // 2 s; a step that never runs it again fails there, not much later.
+      const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 10_000);
       // Steps with recovery (08) send the dead worker's job through the
       // retry path once its heartbeat is older than its threshold: look
       // often, and retry after a short backoff, so the rerun is not minutes away.
