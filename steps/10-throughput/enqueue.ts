@@ -31,8 +31,9 @@ export const DEFAULT_PRIORITY = 100;
  *
  * How one statement writes three tables: data-modifying CTEs. The ids are
  * taken from the sequence first (`job`), so the ready and scheduled rows
- * can be written beside the jobs, not after them; PostgreSQL checks their
- * foreign keys at the end of the statement, when the jobs are there.
+ * can be written beside the jobs, not after them (PostgreSQL checks the
+ * scheduled rows' foreign key at the end of the statement, when the jobs
+ * are there; the ready rows have none in step 10: see schema.sql).
  * In bulk, `unnest` turns the arrays into rows: 1,000 jobs are one
  * statement with 7 parameters, not 1,000 INSERTs. (`COPY` is faster still
  * for millions, but it cannot return ids nor write three tables at once, and
