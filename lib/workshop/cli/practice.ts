@@ -134,7 +134,7 @@ function create(exercise: Exercise): number {
 function check(exercise: Exercise): number {
   requireFolder(exercise);
   console.log(
-    `Running the contract suite against ${shown(exercise.folder)} and step ${exercise.target.id}'s own contract-only tests (a minute or more)…`,
+    `Running the contract suite against ${shown(exercise.folder)} and step ${exercise.target.id}'s own contract-only tests (up to a minute)…`,
   );
   const result = grade(exercise);
   for (const line of renderGrade(exercise, result)) console.log(line);
