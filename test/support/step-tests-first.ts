@@ -40,15 +40,15 @@ export default class StepTestsFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const folder = process.env[PRACTICE_FOLDER_VARIABLE];
     const ownFolder = folder === undefined ? undefined : join(REPO_ROOT, folder) + sep;
-    const isOwn = (file: TestSpecification) =>
-      ownFolder !== undefined && file.moduleId.startsWith(ownFolder);
-    const lastDuration = (file: TestSpecification, path: string) =>
-      this.ctx.cache.getFileTestResults(`${file.project.name}:${path}`)?.duration;
+    // The path whose last run times a file: for a practice file, its
+    // reference's copy (steps/NN-slug/, the practice folder's name).
+    const timedAs = (file: TestSpecification): { own: boolean; path: string } =>
+      ownFolder !== undefined && file.moduleId.startsWith(ownFolder)
+        ? { own: true, path: join("steps", basename(ownFolder), basename(file.moduleId)) }
+        : { own: false, path: relative(REPO_ROOT, file.moduleId) };
     const rank = (file: TestSpecification): [number, number] => {
-      const own = isOwn(file);
-      const duration = own
-        ? lastDuration(file, join("steps", basename(folder ?? ""), basename(file.moduleId)))
-        : lastDuration(file, relative(REPO_ROOT, file.moduleId));
+      const { own, path } = timedAs(file);
+      const duration = this.ctx.cache.getFileTestResults(`${file.project.name}:${path}`)?.duration;
       const group = (own ? 0 : 2) + (duration === undefined ? 1 : 0);
       return [group, -(duration ?? statSync(file.moduleId).size)];
     };
