@@ -69,6 +69,93 @@ describe("renderBarChart", () => {
   });
 });
 
+describe("renderBarChart's layout", () => {
+  // The throughput chart of a real report: fourteen steps and three peers, a long name among them.
+  const names = [
+    ...Array.from({ length: 14 }, (_, i) => `${String(i + 1).padStart(2, "0")} step`),
+    "gw graphile-worker",
+    "gw-b graphile-worker, batched",
+    "bmq BullMQ",
+  ];
+  names[10] = "11 concurrency-controls";
+  const throughput = renderBarChart({
+    title: "Throughput",
+    valueLabel: "jobs/s",
+    categories: names.map((label) => ({ label, colour: "#888" })),
+    series: [{ label: "jobs/s", values: names.map((_, i) => (i === 8 ? 17_812 : 1_000 + i)) }],
+    logarithmic: true,
+  });
+  const size = (svg: string) => {
+    const [, width, height] = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(svg) ?? [];
+    return { width: Number(width), height: Number(height) };
+  };
+
+  it("starts the plot low enough that the tallest bar's label stays under the title", () => {
+    const tops = [
+      ...throughput.matchAll(
+        /translate\(([\d.]+) ([\d.]+)\) rotate\(-90\)[^>]*font-size="10"[^>]*>([^<]+)</g,
+      ),
+    ].map((match) => Number(match[2]) - (match[3] ?? "").length * 5.8);
+    expect(tops).toHaveLength(17);
+    // The title's baseline is at 28 px; its letters reach no lower than 32.
+    expect(Math.min(...tops)).toBeGreaterThanOrEqual(32);
+  });
+
+  it("grows wider for its longest legend entry and taller for a legend longer than the plot", () => {
+    const entries = [
+      ...throughput.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="12"[^>]*>([^<]+)</g),
+    ];
+    expect(entries.map((match) => match[3])).toEqual(names);
+    const { width, height } = size(throughput);
+    const narrow = size(
+      renderBarChart({
+        title: "Throughput",
+        valueLabel: "jobs/s",
+        categories: [{ label: "01 step", colour: "#888" }],
+        series: [{ label: "jobs/s", values: [1_000] }],
+        logarithmic: true,
+      }),
+    );
+    expect(width).toBeGreaterThan(narrow.width);
+    expect(height).toBeGreaterThan(narrow.height);
+    for (const [, x, y, label] of entries) {
+      expect(Number(x) + (label ?? "").length * 12 * 0.6).toBeLessThanOrEqual(width);
+      expect(Number(y)).toBeLessThanOrEqual(height);
+    }
+  });
+
+  it("breaks the names under the bars into lines, all alike, when one does not fit its group", () => {
+    const grid = renderBarChart({
+      title: "Grid",
+      valueLabel: "jobs/s",
+      categories: [
+        "08",
+        "b1 d0",
+        "b10 d5",
+        "b100 d50",
+        "b100 d0",
+        "b1 d5",
+        "b10 d0",
+        "b100 d5",
+        "b1 d50",
+        "b10 d50",
+      ].map((axisLabel) => ({ label: axisLabel, axisLabel, colour: "#888" })),
+      series: [{ label: "jobs/s", values: Array.from({ length: 10 }, (_, i) => 1_000 * (i + 1)) }],
+      legend: [{ label: "10 throughput", colour: "#888" }],
+    });
+    const under = [...grid.matchAll(/<text [^>]*>((?:<tspan[^>]*>[^<]*<\/tspan>)+)<\/text>/g)].map(
+      (match) =>
+        [...(match[1] ?? "").matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((span) => span[1]),
+    );
+    expect(under[3]).toEqual(["b100", "d50"]);
+    expect(under[0]).toEqual(["08"]);
+    expect(under.every((lines) => lines.length === (lines[0] === "08" ? 1 : 2))).toBe(true);
+    // The legend says what it is told, not one entry per bar.
+    expect(grid.match(/font-size="12"[^>]*>10 throughput</g)).toHaveLength(1);
+    expect(grid).not.toMatch(/font-size="12"[^>]*>b100 d50</);
+  });
+});
+
 describe("renderLineChart", () => {
   // Five lines that end at almost the same value, as steps 03 and 05–08 do.
   const lines = ["03", "05", "06", "07", "08"].map((id, i) => ({
@@ -103,6 +190,22 @@ describe("renderLineChart", () => {
     for (let i = 1; i < heights.length; i++) {
       expect((heights[i] ?? 0) - (heights[i - 1] ?? 0)).toBeGreaterThanOrEqual(15);
     }
+  });
+
+  it("grows wider for a long name at a line's end", () => {
+    const named = (label: string) =>
+      renderLineChart({
+        title: "History",
+        xLabel: "finished jobs",
+        valueLabel: "jobs/s",
+        x: [0, 10_000],
+        lines: [{ label, colour: "#888", values: [500, 490] }],
+      });
+    const widthOf = (svg: string) => Number(/<svg [^>]*width="(\d+)"/.exec(svg)?.[1]);
+    const long = named("11 concurrency-controls");
+    const x = Number(/<text x="([\d.]+)" y="[\d.]+" dy="4"/.exec(long)?.[1]);
+    expect(widthOf(long)).toBeGreaterThan(widthOf(named("03 step")));
+    expect(x + "11 concurrency-controls".length * 12 * 0.6).toBeLessThanOrEqual(widthOf(long));
   });
 
   it("spaces the levels evenly, not to scale", () => {

@@ -60,6 +60,12 @@ export interface BarChart {
   }[];
   /** Draw the value axis on a log scale (values far apart). */
   readonly logarithmic?: boolean;
+  /**
+   * What the legend lists; defaults to one entry per category. A chart whose
+   * bars are variants of one step in one colour names that step once ("10
+   * throughput") instead of listing ten red squares.
+   */
+  readonly legend?: readonly { readonly label: string; readonly colour: string }[];
 }
 
 export interface LineChart {
@@ -89,6 +95,16 @@ const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const TITLE_X = 16;
 /** Roughly how wide one character of a 10 px value label is, to know when it fits over its bar. */
 const VALUE_CHAR_WIDTH = 5.8;
+/**
+ * Roughly how wide a character is, as a share of the font size, for text
+ * whose room is fixed (the legend, the names under the bars and at the ends
+ * of lines). Set from chromium's rendering of the widest names the charts
+ * have ("11 concurrency-controls"), erring wide: a name a little short of
+ * its room looks fine, one cut off does not.
+ */
+const CHAR_WIDTH_EM = 0.62;
+/** The names under the bars shrink to fit their group, down to this size. */
+const SMALLEST_AXIS_FONT = 8;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
 
@@ -96,15 +112,22 @@ export function renderBarChart(chart: BarChart): string {
   const values = chart.series
     .flatMap((series) => series.values)
     .filter((value): value is number => value !== null);
-  const scale = valueScale(values, chart.logarithmic === true);
   const groupWidth = PLOT_W / Math.max(1, chart.categories.length);
   const barWidth = Math.min(48, (groupWidth * 0.8) / Math.max(1, chart.series.length));
   const multiSeries = chart.series.length > 1;
   // All of a chart's value labels the same way: upright when one of them is
   // wider than its bar.
-  const uprightLabels = values.some(
-    (value) => formatNumber(value).length * VALUE_CHAR_WIDTH > barWidth - 2,
+  const longestValue = Math.max(0, ...values.map((value) => formatNumber(value).length));
+  const uprightLabels = longestValue * VALUE_CHAR_WIDTH > barWidth - 2;
+  // The plot starts lower by the height of the tallest bar's label, which
+  // would otherwise run into the title. (Rather than shrink the plot: the
+  // chart grows by that much instead, and its bars keep their height.)
+  const headroom = Math.ceil(uprightLabels ? longestValue * VALUE_CHAR_WIDTH + 6 : 14);
+  const scale = valueScale(values, chart.logarithmic === true, MARGIN.top + headroom);
+  const names = chart.categories.map(
+    (category) => category.axisLabel ?? category.label.split(" ")[0] ?? "",
   );
+  const nameLayout = axisLabelLayout(names, groupWidth - 4);
   const parts: string[] = [];
   chart.categories.forEach((category, c) => {
     const groupLeft =
@@ -118,38 +141,66 @@ export function renderBarChart(chart: BarChart): string {
         chart.series.length > 1 ? 1 - s * (0.55 / Math.max(1, chart.series.length - 1)) : 1;
       const stroke = category.highlight ? ' stroke="#222" stroke-width="2"' : "";
       parts.push(
-        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(MARGIN.top + PLOT_H - y).toFixed(1)}" fill="${category.colour}" fill-opacity="${opacity.toFixed(2)}"${stroke}><title>${escapeXml(`${category.label} ${series.label}: ${formatNumber(value)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(scale.bottom - y).toFixed(1)}" fill="${category.colour}" fill-opacity="${opacity.toFixed(2)}"${stroke}><title>${escapeXml(`${category.label} ${series.label}: ${formatNumber(value)}`)}</title></rect>`,
         valueLabel(formatNumber(value), x + barWidth / 2 - 1, y, uprightLabels),
       );
       // Several series: each bar says which it is, under the axis (slanted
       // to fit), so the shades need no decoding through the legend.
       if (multiSeries) {
         parts.push(
-          `<text transform="translate(${(x + barWidth / 2).toFixed(1)} ${MARGIN.top + PLOT_H + 6}) rotate(-45)" text-anchor="end" font-size="9" fill="#555" ${FONT}>${escapeXml(series.label)}</text>`,
+          `<text transform="translate(${(x + barWidth / 2).toFixed(1)} ${scale.bottom + 6}) rotate(-45)" text-anchor="end" font-size="9" fill="#555" ${FONT}>${escapeXml(series.label)}</text>`,
         );
       }
     });
     parts.push(
-      `<text x="${(MARGIN.left + c * groupWidth + groupWidth / 2).toFixed(1)}" y="${MARGIN.top + PLOT_H + 18 + (multiSeries ? SERIES_LABEL_DEPTH : 0)}" text-anchor="middle" font-size="12" ${FONT}${category.highlight ? ' font-weight="bold"' : ""}>${escapeXml(category.axisLabel ?? category.label.split(" ")[0] ?? "")}</text>`,
+      axisLabel(
+        names[c] ?? "",
+        MARGIN.left + c * groupWidth + groupWidth / 2,
+        scale.bottom + 18 + (multiSeries ? SERIES_LABEL_DEPTH : 0),
+        nameLayout,
+        category.highlight === true,
+      ),
     );
   });
-  // Under the bars only the step number (the first word of a label): seven
-  // full names do not fit side by side, so the legend spells them out.
-  const shades = chart.series.map((series, s) => ({
-    label: series.label,
-    colour: "#555",
-    opacity: 1 - s * (0.55 / Math.max(1, chart.series.length - 1)),
-  }));
-  const legend = [
-    ...chart.categories.map((category) => ({
-      label: category.label,
-      colour: category.colour,
-      opacity: 1,
-    })),
-    ...(chart.series.length > 1 ? shades : []),
-  ];
-  const height = HEIGHT + (multiSeries ? SERIES_LABEL_DEPTH : 0);
-  return frame(chart.title, chart.valueLabel, "step", scale, parts, legend, height);
+  // Under the bars only the step number (the first word of a label): seventeen
+  // full names do not fit side by side, so the legend spells them out. Its
+  // shades need no entries: each bar is named under the axis.
+  const legend = chart.legend ?? chart.categories;
+  const height = HEIGHT + headroom + (multiSeries ? SERIES_LABEL_DEPTH : 0);
+  return frame(chart.title, chart.valueLabel, "step", scale, parts, legend, {
+    height,
+    contentRight: 0,
+  });
+}
+
+/**
+ * How the names under the bars are set, the same for all of a chart's names:
+ * broken into lines at their spaces if one does not fit its group ("b100
+ * d50" over a narrow group), then in a smaller font if a line is still too
+ * wide ("gw-b" among seventeen groups).
+ */
+function axisLabelLayout(texts: readonly string[], room: number): { wrap: boolean; size: number } {
+  const widest = (lines: readonly string[]) => Math.max(1, ...lines.map((line) => line.length));
+  const wrap = widest(texts) * 12 * CHAR_WIDTH_EM > room;
+  const longest = widest(wrap ? texts.flatMap((text) => text.split(" ")) : texts);
+  return {
+    wrap,
+    size: Math.max(SMALLEST_AXIS_FONT, Math.min(12, room / (longest * CHAR_WIDTH_EM))),
+  };
+}
+
+function axisLabel(
+  text: string,
+  centreX: number,
+  top: number,
+  layout: { wrap: boolean; size: number },
+  bold: boolean,
+): string {
+  const x = centreX.toFixed(1);
+  const spans = (layout.wrap ? text.split(" ") : [text])
+    .map((line, i) => `<tspan x="${x}" dy="${i === 0 ? 0 : 1.1}em">${escapeXml(line)}</tspan>`)
+    .join("");
+  return `<text x="${x}" y="${top}" text-anchor="middle" font-size="${layout.size.toFixed(1)}" ${FONT}${bold ? ' font-weight="bold"' : ""}>${spans}</text>`;
 }
 
 /**
@@ -206,7 +257,12 @@ export function renderLineChart(chart: LineChart): string {
   const values = chart.lines
     .flatMap((line) => line.values)
     .filter((value): value is number => value !== null);
-  const scale = valueScale(values, chart.logarithmic === true, PLOT_H + LINE_CHART_EXTRA_HEIGHT);
+  const scale = valueScale(
+    values,
+    chart.logarithmic === true,
+    MARGIN.top,
+    PLOT_H + LINE_CHART_EXTRA_HEIGHT,
+  );
   const xOf = (index: number) =>
     MARGIN.left + (chart.x.length > 1 ? (index / (chart.x.length - 1)) * PLOT_W : PLOT_W / 2);
   const parts: string[] = [];
@@ -241,15 +297,11 @@ export function renderLineChart(chart: LineChart): string {
       `<text x="${labelX + 30}" y="${end.y.toFixed(1)}" dy="4" font-size="12" ${FONT}>${escapeXml(end.label)}</text>`,
     );
   }
-  return frame(
-    chart.title,
-    chart.valueLabel,
-    chart.xLabel,
-    scale,
-    parts,
-    [],
-    HEIGHT + LINE_CHART_EXTRA_HEIGHT,
-  );
+  const longestName = Math.max(0, ...ends.map((end) => end.label.length));
+  return frame(chart.title, chart.valueLabel, chart.xLabel, scale, parts, [], {
+    height: HEIGHT + LINE_CHART_EXTRA_HEIGHT,
+    contentRight: labelX + 30 + longestName * 12 * CHAR_WIDTH_EM,
+  });
 }
 
 /** Lines often run close together: a taller plot than the bar charts' keeps them apart. */
@@ -281,17 +333,18 @@ function spreadApart<T extends { y: number }>(
 interface Scale {
   y(value: number): number;
   ticks: number[];
-  /** The y of the value axis's foot (the x axis), and the plot's height above it. */
+  /** The y of the value axis's top, and of its foot (the x axis). */
+  top: number;
   bottom: number;
-  plotHeight: number;
 }
 
 function valueScale(
   values: readonly number[],
   logarithmic: boolean,
+  top: number,
   plotHeight: number = PLOT_H,
 ): Scale {
-  const bottom = MARGIN.top + plotHeight;
+  const bottom = top + plotHeight;
   const max = Math.max(...values, 0) || 1;
   if (logarithmic) {
     // Bounds and ticks at 1, 2 and 5 times a power of ten, not whole powers
@@ -310,16 +363,16 @@ function valueScale(
     }
     return {
       ticks,
+      top,
       bottom,
-      plotHeight,
       y: (value) =>
         bottom - ((Math.log10(Math.max(value, low)) - Math.log10(low)) / span) * plotHeight,
     };
   }
   const step = niceStep(max / 5);
-  const top = Math.ceil(max / step) * step;
-  const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
-  return { ticks, bottom, plotHeight, y: (value) => bottom - (value / top) * plotHeight };
+  const highest = Math.ceil(max / step) * step;
+  const ticks = Array.from({ length: Math.round(highest / step) + 1 }, (_, i) => i * step);
+  return { ticks, top, bottom, y: (value) => bottom - (value / highest) * plotHeight };
 }
 
 /** 1, 2 or 5 times a power of ten: the nearest at or below `value` ("down"), or at or above it ("up"). */
@@ -344,8 +397,9 @@ function frame(
   xLabel: string,
   scale: Scale,
   body: readonly string[],
-  legend: readonly { label: string; colour: string; opacity: number }[],
-  height: number,
+  legend: readonly { label: string; colour: string }[],
+  /** The chart's own height, and where the body's rightmost text ends (the line charts' names). */
+  { height, contentRight }: { height: number; contentRight: number },
 ): string {
   const grid = scale.ticks.flatMap((tick) => {
     const y = scale.y(tick).toFixed(1);
@@ -354,22 +408,28 @@ function frame(
       `<text x="${MARGIN.left - 8}" y="${y}" dy="4" text-anchor="end" font-size="11" ${FONT}>${formatNumber(tick)}</text>`,
     ];
   });
+  const legendX = MARGIN.left + PLOT_W + 20;
   const legendItems = legend.flatMap((item, i) => {
-    const y = MARGIN.top + 8 + i * 20;
-    const x = MARGIN.left + PLOT_W + 20;
+    const y = scale.top + 8 + i * 20;
     return [
-      `<rect x="${x}" y="${y - 10}" width="14" height="14" fill="${item.colour}" fill-opacity="${item.opacity.toFixed(2)}"/>`,
-      `<text x="${x + 20}" y="${y + 1}" font-size="12" ${FONT}>${escapeXml(item.label)}</text>`,
+      `<rect x="${legendX}" y="${y - 10}" width="14" height="14" fill="${item.colour}"/>`,
+      `<text x="${legendX + 20}" y="${y + 1}" font-size="12" ${FONT}>${escapeXml(item.label)}</text>`,
     ];
   });
+  // The chart grows to hold its legend and names: wider for a long name,
+  // taller for many entries, rather than cut either off.
+  const longestEntry = Math.max(0, ...legend.map((item) => item.label.length));
+  const legendRight = legend.length > 0 ? legendX + 20 + longestEntry * 12 * CHAR_WIDTH_EM : 0;
+  const width = Math.max(WIDTH, Math.ceil(Math.max(legendRight, contentRight) + 8));
+  const svgHeight = Math.max(height, scale.top + legend.length * 20 + 8);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="${escapeXml(title)}">`,
-    `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${svgHeight}" width="${width}" height="${svgHeight}" role="img" aria-label="${escapeXml(title)}">`,
+    `<rect width="${width}" height="${svgHeight}" fill="#fff"/>`,
     `<text x="${TITLE_X}" y="28" font-size="16" font-weight="bold" ${FONT}>${escapeXml(title)}</text>`,
     ...grid,
     `<line x1="${MARGIN.left}" y1="${scale.bottom}" x2="${MARGIN.left + PLOT_W}" y2="${scale.bottom}" stroke="#444"/>`,
-    `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${scale.bottom}" stroke="#444"/>`,
-    `<text transform="translate(20 ${MARGIN.top + scale.plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(valueLabel)}</text>`,
+    `<line x1="${MARGIN.left}" y1="${scale.top}" x2="${MARGIN.left}" y2="${scale.bottom}" stroke="#444"/>`,
+    `<text transform="translate(20 ${(scale.top + scale.bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(valueLabel)}</text>`,
     `<text x="${MARGIN.left + PLOT_W / 2}" y="${height - 14}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(xLabel)}</text>`,
     ...body,
     ...legendItems,
