@@ -19,8 +19,12 @@ import type { ProcessLifecycle } from "./lifecycle.ts";
 
 /** How long the loop waits after a claim failed (the server is restarting, say) before trying again. */
 const CLAIM_RETRY_MS = 1_000;
-/** PostgreSQL's SQLSTATE for a row that references one that does not exist. */
-const FOREIGN_KEY_VIOLATION = "23503";
+/**
+ * PostgreSQL's SQLSTATE for a NULL where a column forbids it: a claim whose
+ * claimer's process row is gone (claims.ts). Step 08's claim was refused by
+ * its foreign key instead (23503).
+ */
+const NOT_NULL_VIOLATION = "23502";
 
 export interface ClaimLoopParts {
   readonly database: Database;
@@ -96,9 +100,9 @@ export async function claimUntilStopped(
       jobs = await claimReadyJobs(database, processId, queues, wanted);
     } catch (error) {
       parts.report(error);
-      if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
-        // The claim points at a process row that is gone: pruned, and the
-        // heartbeat has not noticed yet.
+      if ((error as { code?: string }).code === NOT_NULL_VIOLATION) {
+        // The claim's process row is gone: pruned, and the heartbeat has
+        // not noticed yet.
         await lifecycle.registerAgain(processId);
       } else {
         await sleep(CLAIM_RETRY_MS, undefined, { signal: stopping }).catch(() => {});

@@ -27,7 +27,17 @@ import type { PreparedStatement, Sql } from "../../lib/postgres/database.ts";
  *    `priority, job_id` order, that stops after `limit` rows — however many
  *    thousands of jobs wait behind them.
  * 2. `unready`: deletes exactly those rows from ready_executions.
- * 3. `claimed`: inserts them into claimed_executions, with who claimed them.
+ * 3. `claimed`: inserts them into claimed_executions, with who claimed them:
+ *    `claimer`, the claiming process's row, read once and locked `FOR KEY
+ *    SHARE` until the claim commits. Step 10 has no foreign key from a
+ *    claim to its process (schema.sql); this is what its check did for
+ *    every row, done once. Recovery deletes a dead process's row with `FOR
+ *    UPDATE SKIP LOCKED`, so it passes over a row a claim has locked, and a
+ *    claim that comes while recovery holds the row waits, then finds it
+ *    gone. A claimer whose row is gone — its process was taken for dead and
+ *    pruned — reads as NULL, and the NOT NULL of `process_id` refuses the
+ *    whole claim, as step 08's foreign key did: the jobs stay ready, and the
+ *    claiming loop registers again (claim-loop.ts).
  * 4. The jobs' rows are read, not written: the attempt's number is one more
  *    than the attempts counted so far.
  *
@@ -56,7 +66,9 @@ import type { PreparedStatement, Sql } from "../../lib/postgres/database.ts";
 export const CLAIM: PreparedStatement = {
   name: "claim",
   text: `
-  WITH picked AS (
+  WITH claimer AS (
+    SELECT id FROM processes WHERE id = $2 FOR KEY SHARE
+  ), picked AS (
     SELECT job_id FROM ready_executions
     WHERE queue_name = $3
     ORDER BY priority, job_id
@@ -68,7 +80,7 @@ export const CLAIM: PreparedStatement = {
     RETURNING job_id
   ), claimed AS (
     INSERT INTO claimed_executions (job_id, process_id)
-    SELECT job_id, $2 FROM unready
+    SELECT job_id, (SELECT id FROM claimer) FROM unready
     RETURNING job_id
   )
   SELECT jobs.id, jobs.name, jobs.arguments, jobs.attempts + 1 AS attempt

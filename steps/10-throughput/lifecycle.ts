@@ -1,4 +1,3 @@
-// Unchanged from step 08: steps/08-recovery/lifecycle.ts
 /**
  * A worker's life as a process: it registers a row in `processes` (trying
  * again while the database is away), heartbeats, registers again when it
@@ -105,7 +104,7 @@ export class ProcessLifecycle {
    * starting a new one to their supervisor; here a worker may have none.)
    *
    * Two things notice: the heartbeat, whose UPDATE finds no row, and a
-   * claim the database refuses (its reference to `processes` fails). The
+   * claim the database refuses (its claimer's row is gone: claims.ts). The
    * first registers; the other waits for it.
    */
   // #region register-again
@@ -131,8 +130,8 @@ export class ProcessLifecycle {
 
   /**
    * Stops beating and deletes the row: a process that said goodbye is not
-   * dead. Call it once its jobs have finished — the row cannot go while its
-   * claims point at it.
+   * dead. Call it once its jobs have finished — the row does not go while
+   * claims point at it (processes.ts).
    */
   async deregister(): Promise<void> {
     await this.#heartbeat?.stop();

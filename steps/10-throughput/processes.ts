@@ -1,4 +1,3 @@
-// Unchanged from step 08: steps/08-recovery/processes.ts
 /**
  * The processes table: registering on start, deregistering on a clean exit,
  * and who is considered alive.
@@ -47,12 +46,30 @@ export async function registerProcess(
 
 /**
  * Deletes the row on a clean exit: a process that said goodbye is not dead.
- * Fails while the process still holds claims (the reference from
- * claimed_executions forbids it) — then the row stays and goes stale, which is
- * the truth: those jobs were left behind.
+ * Refuses while the process still holds claims — then the row stays and
+ * goes stale, which is the truth: those jobs were left behind, and recovery
+ * sends them back when it prunes the row. Step 08's foreign key from
+ * claimed_executions refused for it; step 10 has none (schema.sql), so the
+ * DELETE says it. No claim of this process can come in between: its
+ * claiming loop has stopped before it deregisters.
  */
 export async function deregisterProcess(sql: Sql, processId: string): Promise<void> {
-  await sql.query("DELETE FROM processes WHERE id = $1", [processId]);
+  const deleted = await sql.query(
+    `DELETE FROM processes
+     WHERE id = $1 AND NOT EXISTS (SELECT FROM claimed_executions WHERE process_id = $1)
+     RETURNING id`,
+    [processId],
+  );
+  if (deleted.length > 0) return;
+  const [held] = await sql.query<{ claims: number }>(
+    "SELECT count(*)::int AS claims FROM claimed_executions WHERE process_id = $1",
+    [processId],
+  );
+  if (held && held.claims > 0) {
+    throw new Error(
+      `process ${processId} still holds ${held.claims} claim${held.claims === 1 ? "" : "s"}: its row stays, and recovery sends those jobs back once it goes stale`,
+    );
+  }
 }
 // #endregion register
 

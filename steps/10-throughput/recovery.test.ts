@@ -1,13 +1,16 @@
-// Unchanged from step 08: steps/08-recovery/recovery.test.ts
 /**
- * Step 08's own tests: pruning a dead process sends its jobs through the
- * retry path, and a second death to the dead queue; two pruners never
- * recover one process twice; a claim cannot outlive its process row, and
- * what died while nothing ran is recovered at start; a worker taken for dead
- * registers again and records nothing when its job ends late; a supervisor's
- * word that a worker exited is enough; a stopping worker releases what
- * outlives its shutdown timeout, and says so of an outcome it could not
- * record.
+ * Step 08's own tests, against step 10: pruning a dead process sends its
+ * jobs through the retry path, and a second death to the dead queue; two
+ * pruners never recover one process twice; a claim cannot outlive its
+ * process row, and what died while nothing ran is recovered at start; a
+ * worker taken for dead registers again and records nothing when its job
+ * ends late; a supervisor's word that a worker exited is enough; a stopping
+ * worker releases what outlives its shutdown timeout, and says so of an
+ * outcome it could not record.
+ *
+ * One differs from 08's: step 10 has no foreign key from a claim to its
+ * process (schema.sql), so what keeps a process's row while a claim is left
+ * is its deregistering, which refuses (processes.ts), not the key.
  */
 import { describe, expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
@@ -19,6 +22,7 @@ import { eventually, gate, nextEvent, nthEvent } from "../../test/support/waitin
 import { quickJob, waitingJob } from "../../test/support/waiting-job.ts";
 import { spawnWorker } from "../../test/support/worker-process.ts";
 import { step } from "./index.ts";
+import { deregisterProcess } from "./processes.ts";
 import { pruneDeadProcesses } from "./recovery.ts";
 import { dispatchDueJobs } from "./scheduled-executions.ts";
 
@@ -92,8 +96,12 @@ describe("step 08 — recovery", () => {
     const instance = await openForTest(step, "start");
     const id = await instance.enqueue("Sleep", { ms: 600_000 });
     await killWhileRunning(instance, id);
-    // No orphans: the reference from claimed_executions keeps the row.
-    await expect(sql(instance).query("DELETE FROM processes")).rejects.toThrow(/foreign key/);
+    // No orphans: a process whose claim is left cannot deregister; its row stays.
+    const [dead] = await sql(instance).query<{ id: string }>("SELECT id FROM processes");
+    await expect(deregisterProcess(sql(instance), dead?.id ?? "")).rejects.toThrow(
+      /still holds 1 claim: its row stays/,
+    );
+    expect(await sql(instance).query("SELECT id FROM processes")).toEqual([dead]);
     const recovered = nextEvent(instance.events, "recovered", (e) => e.jobId === id);
     const worker = instance.startWorker({ retryBackoff: QUICK_BACKOFF });
     expect(await recovered).toMatchObject({ disposition: "retry", name: "Sleep" });
