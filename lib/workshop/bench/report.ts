@@ -13,7 +13,7 @@ import { renderBarChart, renderLineChart, STEP_COLOURS } from "../docs/svg-chart
 import { renderTable } from "../format.ts";
 import { type BenchEnvironment, environmentLines } from "./environment.ts";
 import { PEERS } from "./peers/index.ts";
-import type { HistoryResult, ScenarioSizes } from "./scenarios.ts";
+import { type HistoryResult, runsOf, type ScenarioSizes } from "./scenarios.ts";
 import { type PeerResults, renderSuiteTable, type StepResults } from "./standard-suite.ts";
 
 /** A chart a step's own benchmark drew for the report: its file in `docs/benchmarks/`, and its title. */
@@ -175,11 +175,11 @@ function renderPage(data: ReportData): string {
     ...renderSuiteTable(data.steps, data.standard, data.peers),
     "```",
     "",
-    `- throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs enqueued in bulk, then one worker with concurrency ${data.sizes.throughputConcurrency} drains them, timed from the worker's start (its start-up included, for every queue) to the last job's end;`,
+    `- throughput: ${data.sizes.throughputJobs.toLocaleString("en-US")} no-op jobs enqueued in bulk, then one worker with concurrency ${data.sizes.throughputConcurrency} drains them, timed from the worker's start (its start-up included, for every queue) to the last job's end; ${runsOf(data.sizes)};`,
     `- pickup latency: an idle worker, ${data.sizes.latencyJobs} jobs enqueued one at a time ${data.sizes.latencyGapMs} ms apart, from the commit of the enqueue (its call returning) to the start of \`perform\`. With Redis the worker's BRPOP reply often leaves the server before the LPUSH reply reaches the enqueuer, so step 04's numbers here are near zero; its own benchmark below times from the call instead;`,
     `- history: ${data.sizes.historyDequeuedJobs.toLocaleString("en-US")} jobs dequeued by one worker (one slot) with ${data.sizes.historyFinishedJobs.toLocaleString("en-US")} finished jobs in the tables;`,
     `- idle: statements (Redis: commands) one idle worker sends per second, over ${data.sizes.idleSeconds} s;`,
-    "- CPU s/10k jobs: the CPU time (user + system) of the process the throughput worker runs in, from the worker's start to its stop, per 10,000 jobs: its loop, the driver, the events the benchmark counts. The servers' own CPU is not in it.",
+    "- CPU s/10k jobs: the CPU time (user + system) of the process the throughput worker runs in, from the worker's start to its stop, per 10,000 jobs (over every throughput run): its loop, the driver, the events the benchmark counts. The servers' own CPU is not in it.",
     "",
     ...peersSection(data),
     "![Throughput](benchmarks/throughput.svg)",

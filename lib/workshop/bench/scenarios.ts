@@ -11,12 +11,19 @@ import type { StepInstance } from "../../step.ts";
 import { asBenchQueue, type BenchQueue, benchQueueOf } from "./bench-queue.ts";
 import { progressReporter } from "./progress.ts";
 import { type RunCheck, RunTracker } from "./run-tracker.ts";
-import { percentile } from "./statistics.ts";
+import { median, percentile } from "./statistics.ts";
 
 /** The sizes of every scenario; `--quick` shrinks them so CI runs them in seconds. */
 export interface ScenarioSizes {
   readonly throughputJobs: number;
   readonly throughputConcurrency: number;
+  /**
+   * How many times throughput is measured, each from an empty queue; the
+   * table shows the median. One run on this kind of machine can be a third
+   * off (two cores shared with the database; the first run of a process is
+   * often the slowest), and one outlier would decide a ratio between queues.
+   */
+  readonly throughputRuns: number;
   readonly latencyJobs: number;
   readonly latencyGapMs: number;
   readonly historyFinishedJobs: number;
@@ -29,6 +36,7 @@ export interface ScenarioSizes {
 export const FULL_SIZES: ScenarioSizes = {
   throughputJobs: 10_000,
   throughputConcurrency: 10,
+  throughputRuns: 3,
   latencyJobs: 200,
   latencyGapMs: 20,
   historyFinishedJobs: 100_000,
@@ -40,6 +48,7 @@ export const FULL_SIZES: ScenarioSizes = {
 export const QUICK_SIZES: ScenarioSizes = {
   throughputJobs: 500,
   throughputConcurrency: 10,
+  throughputRuns: 1,
   latencyJobs: 20,
   latencyGapMs: 20,
   historyFinishedJobs: 5_000,
@@ -47,6 +56,11 @@ export const QUICK_SIZES: ScenarioSizes = {
   idleSeconds: 1,
   timeoutMs: 60_000,
 };
+
+/** How the throughput column was measured, for the notes under a table: "the median of 3 runs". */
+export function runsOf(sizes: ScenarioSizes): string {
+  return sizes.throughputRuns === 1 ? "one run" : `the median of ${sizes.throughputRuns} runs`;
+}
 
 /** How many no-op jobs go into one INSERT (one `enqueueNoops` call) when enqueuing in bulk. */
 const ENQUEUE_BATCH = 1_000;
@@ -111,6 +125,27 @@ export async function measureThroughput(
     processPerSecond: check.completed / processSeconds,
     workerCpuSeconds: (cpu.user + cpu.system) / 1e6,
     check,
+  };
+}
+
+/**
+ * Several throughput runs of one queue as one result: the median of each
+ * rate, and the CPU and the check of all the runs together — every job of
+ * every run must have run once, and CPU per job is over all of them.
+ */
+export function combineRuns(runs: readonly ThroughputResult[]): ThroughputResult {
+  const total = (count: (check: RunCheck) => number) =>
+    runs.reduce((sum, run) => sum + count(run.check), 0);
+  return {
+    enqueuePerSecond: median(runs.map((run) => run.enqueuePerSecond)),
+    processPerSecond: median(runs.map((run) => run.processPerSecond)),
+    workerCpuSeconds: runs.reduce((sum, run) => sum + run.workerCpuSeconds, 0),
+    check: {
+      expected: total((check) => check.expected),
+      completed: total((check) => check.completed),
+      missing: total((check) => check.missing),
+      duplicates: total((check) => check.duplicates),
+    },
   };
 }
 

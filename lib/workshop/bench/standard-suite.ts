@@ -10,6 +10,7 @@ import { type Cell, formatNumber, formatRatio, renderTable } from "../format.ts"
 import type { Peer, PeerInstance } from "./peers/peer.ts";
 import type { RunCheck } from "./run-tracker.ts";
 import {
+  combineRuns,
   cpuSecondsPer10kJobs,
   type HistoryResult,
   type IdleLoadResult,
@@ -101,13 +102,19 @@ async function measureSpeed(
   queue: StepInstance | PeerInstance,
   sizes: ScenarioSizes,
 ): Promise<Pick<PeerResults, "throughput" | "latency">> {
-  await queue.reset();
-  const throughput = await measureThroughput(
-    queue,
-    sizes.throughputJobs,
-    sizes.throughputConcurrency,
-    sizes.timeoutMs,
-  );
+  const runs: ThroughputResult[] = [];
+  for (let run = 0; run < sizes.throughputRuns; run++) {
+    await queue.reset();
+    runs.push(
+      await measureThroughput(
+        queue,
+        sizes.throughputJobs,
+        sizes.throughputConcurrency,
+        sizes.timeoutMs,
+      ),
+    );
+  }
+  const throughput = combineRuns(runs);
   await queue.reset();
   const latency = await measurePickupLatency(
     queue,

@@ -17,6 +17,7 @@ import {
   type HistoryResult,
   measureDequeueWithHistory,
   QUICK_SIZES,
+  runsOf,
   type ScenarioSizes,
 } from "../bench/scenarios.ts";
 import {
@@ -92,7 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
   console.log("");
   for (const line of renderSuiteTable(chosen, results, peers)) console.log(line);
   console.log(
-    `\nthroughput: ${sizes.throughputJobs} no-op jobs, one worker, concurrency ${sizes.throughputConcurrency}; ` +
+    `\nthroughput: ${sizes.throughputJobs} no-op jobs, one worker, concurrency ${sizes.throughputConcurrency}, ${runsOf(sizes)}; ` +
       `latency: ${sizes.latencyJobs} jobs ${sizes.latencyGapMs} ms apart; history: ${sizes.historyDequeuedJobs} jobs ` +
       `with ${sizes.historyFinishedJobs} finished; idle: ${sizes.idleSeconds} s. Ratios: against the step it builds on. ` +
       "CPU: seconds of this process's CPU, where the worker runs, from its start to its stop, per 10,000 jobs.",
