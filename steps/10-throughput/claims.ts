@@ -37,7 +37,10 @@ import type { PreparedStatement, Sql } from "../../lib/postgres/database.ts";
  *    gone. A claimer whose row is gone — its process was taken for dead and
  *    pruned — reads as NULL, and the NOT NULL of `process_id` refuses the
  *    whole claim, as step 08's foreign key did: the jobs stay ready, and the
- *    claiming loop registers again (claim-loop.ts).
+ *    claiming loop registers again (claim-loop.ts). (Rather than filter the
+ *    picked rows on the claimer's row being there: such a claim would take
+ *    nothing, quietly, and the worker would learn that it was pruned only
+ *    from its next heartbeat, up to 10 s later.)
  * 4. The jobs' rows are read, not written: the attempt's number is one more
  *    than the attempts counted so far.
  *
