@@ -156,6 +156,26 @@ describe("renderBarChart's layout", () => {
   });
 });
 
+describe("renderBarChart's slanted series labels", () => {
+  it("puts the group names below the reach of long slanted series labels", () => {
+    const svg = renderBarChart({
+      title: "Jobs per tick",
+      valueLabel: "jobs",
+      categories: [
+        { label: "08 per process", colour: "#888" },
+        { label: "13 per supervisor", colour: "#888" },
+      ],
+      series: [1, 3, 10].map((count) => ({ label: `${count} scheduler(s)`, values: [count, 1] })),
+    });
+    const [, axisY] =
+      /<line x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="\1" stroke="#444"/.exec(svg) ?? [];
+    const nameY = Number(/<text x="[\d.]+" y="([\d.]+)"[^>]*><tspan[^>]*>08</.exec(svg)?.[1]);
+    // The longest label, 9 px at 45°, starts 6 px under the axis and reaches down by its length over √2.
+    const reach = 6 + ("10 scheduler(s)".length * 9 * 0.6) / Math.SQRT2;
+    expect(nameY - 12 - Number(axisY)).toBeGreaterThan(reach);
+  });
+});
+
 describe("renderLineChart", () => {
   // Five lines that end at almost the same value, as steps 03 and 05–08 do.
   const lines = ["03", "05", "06", "07", "08"].map((id, i) => ({

@@ -87,7 +87,8 @@ const HEIGHT = 380;
 const MARGIN = { top: 48, right: 180, bottom: 64, left: 84 };
 /**
  * How much lower the step numbers go, and how much taller the chart gets,
- * when series labels sit between them and the axis.
+ * when series labels sit between them and the axis: at least this, more for
+ * long labels ("10 scheduler(s)"), which slant further down.
  */
 const SERIES_LABEL_DEPTH = 34;
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
@@ -128,6 +129,11 @@ export function renderBarChart(chart: BarChart): string {
     (category) => category.axisLabel ?? category.label.split(" ")[0] ?? "",
   );
   const nameLayout = axisLabelLayout(names, groupWidth - 4);
+  // A 9 px label slanted at 45° reaches down by its length over √2.
+  const longestSeries = Math.max(0, ...chart.series.map((series) => series.label.length));
+  const seriesDepth = multiSeries
+    ? Math.max(SERIES_LABEL_DEPTH, Math.ceil((longestSeries * 9 * CHAR_WIDTH_EM) / Math.SQRT2 + 12))
+    : 0;
   const parts: string[] = [];
   chart.categories.forEach((category, c) => {
     const groupLeft =
@@ -156,7 +162,7 @@ export function renderBarChart(chart: BarChart): string {
       axisLabel(
         names[c] ?? "",
         MARGIN.left + c * groupWidth + groupWidth / 2,
-        scale.bottom + 18 + (multiSeries ? SERIES_LABEL_DEPTH : 0),
+        scale.bottom + 18 + seriesDepth,
         nameLayout,
         category.highlight === true,
       ),
@@ -166,7 +172,7 @@ export function renderBarChart(chart: BarChart): string {
   // full names do not fit side by side, so the legend spells them out. Its
   // shades need no entries: each bar is named under the axis.
   const legend = chart.legend ?? chart.categories;
-  const height = HEIGHT + headroom + (multiSeries ? SERIES_LABEL_DEPTH : 0);
+  const height = HEIGHT + headroom + seriesDepth;
   return frame(chart.title, chart.valueLabel, "step", scale, parts, legend, {
     height,
     contentRight: 0,
