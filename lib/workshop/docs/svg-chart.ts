@@ -104,6 +104,10 @@ const VALUE_CHAR_WIDTH = 5.8;
  * its room looks fine, one cut off does not.
  */
 const CHAR_WIDTH_EM = 0.62;
+/** Roughly how wide `characters` characters of a `fontSize` px font are (see CHAR_WIDTH_EM). */
+function textWidth(characters: number, fontSize: number): number {
+  return characters * fontSize * CHAR_WIDTH_EM;
+}
 /** The names under the bars shrink to fit their group, down to this size. */
 const SMALLEST_AXIS_FONT = 8;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -132,7 +136,7 @@ export function renderBarChart(chart: BarChart): string {
   // A 9 px label slanted at 45° reaches down by its length over √2.
   const longestSeries = Math.max(0, ...chart.series.map((series) => series.label.length));
   const seriesDepth = multiSeries
-    ? Math.max(SERIES_LABEL_DEPTH, Math.ceil((longestSeries * 9 * CHAR_WIDTH_EM) / Math.SQRT2 + 12))
+    ? Math.max(SERIES_LABEL_DEPTH, Math.ceil(textWidth(longestSeries, 9) / Math.SQRT2 + 12))
     : 0;
   const parts: string[] = [];
   chart.categories.forEach((category, c) => {
@@ -187,7 +191,7 @@ export function renderBarChart(chart: BarChart): string {
  */
 function axisLabelLayout(texts: readonly string[], room: number): { wrap: boolean; size: number } {
   const widest = (lines: readonly string[]) => Math.max(1, ...lines.map((line) => line.length));
-  const wrap = widest(texts) * 12 * CHAR_WIDTH_EM > room;
+  const wrap = textWidth(widest(texts), 12) > room;
   const longest = widest(wrap ? texts.flatMap((text) => text.split(" ")) : texts);
   return {
     wrap,
@@ -306,7 +310,7 @@ export function renderLineChart(chart: LineChart): string {
   const longestName = Math.max(0, ...ends.map((end) => end.label.length));
   return frame(chart.title, chart.valueLabel, chart.xLabel, scale, parts, [], {
     height: HEIGHT + LINE_CHART_EXTRA_HEIGHT,
-    contentRight: labelX + 30 + longestName * 12 * CHAR_WIDTH_EM,
+    contentRight: labelX + 30 + textWidth(longestName, 12),
   });
 }
 
@@ -425,7 +429,7 @@ function frame(
   // The chart grows to hold its legend and names: wider for a long name,
   // taller for many entries, rather than cut either off.
   const longestEntry = Math.max(0, ...legend.map((item) => item.label.length));
-  const legendRight = legend.length > 0 ? legendX + 20 + longestEntry * 12 * CHAR_WIDTH_EM : 0;
+  const legendRight = legend.length > 0 ? legendX + 20 + textWidth(longestEntry, 12) : 0;
   const width = Math.max(WIDTH, Math.ceil(Math.max(legendRight, contentRight) + 8));
   const svgHeight = Math.max(height, scale.top + legend.length * 20 + 8);
   return [
