@@ -38,9 +38,11 @@ contractFor("survivesWorkerCrash", (step, declared) => {
     it("runs a job again when its worker is killed with SIGKILL mid-job", async () => {
       const { instance, jobId } = await crashWorkerMidJob("crash");
       const { registry } = recordingJobs(); // its Sleep returns at once
-      // Within 10 s: the threshold (1 s), a prune and a backoff take about
-      // 2 s; a step that never runs it again fails there, not much later.
-      const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 10_000);
+      // Within 5 s: the threshold (1 s), a prune (every 100 ms) and a backoff
+      // (20 ms) take about 1.2 s; a step that never runs it again fails
+      // there. Each second more of this wait is a second more of every
+      // practice check of a step without recovery.
+      const rerun = nextEvent(instance.events, "finished", (e) => e.jobId === jobId, 5_000);
       // Steps with recovery (08) send the dead worker's job through the
       // retry path once its heartbeat is older than its threshold: look
       // often, and retry after a short backoff, so the rerun is not minutes away.
