@@ -3,15 +3,21 @@
  * particular step: it finds them with {@link loadStep} and {@link loadSteps} and talks to them
  * only through the {@link Step} contract.
  *
+ * The commands that bring much with them — the story and the benchmark
+ * (their scenarios, charts and results files), the dashboard (its server
+ * and page), the diff — are imported when they run, not here. A worker
+ * process starts through this file, and the tests and benchmarks start
+ * hundreds of them. Imported up front, those modules and the Redis client
+ * (see redis-probe.ts) took about 90 ms of the 1 s from a worker's spawn
+ * to its "running with" line (2 cores, step 08).
+ *
  * @module
  */
 
 import { checkEnqueueOptions } from "../../enqueue-options.ts";
 import { workshopJobs } from "../../jobs/catalog.ts";
 import type { Step, StepInstance } from "../../step.ts";
-import { RESULTS_DIR } from "../bench/results-file.ts";
-import { runDashboardBenchmark } from "../dashboard/bench.ts";
-import { type RunContext, runDemo } from "../demo.ts";
+import type { RunContext } from "../demo.ts";
 import { loadStep, loadSteps } from "../step-directory.ts";
 import {
   requireBatches,
@@ -19,9 +25,7 @@ import {
   runCreateBatchCommand,
   runSealBatchCommand,
 } from "./commands/batches.ts";
-import { runDashboardCommand } from "./commands/dashboard.ts";
 import { requireDeadQueue, runFailedCommand, runRetryCommand } from "./commands/dead-queue.ts";
-import { runDiffCommand } from "./commands/diff.ts";
 import {
   describeJobs,
   parseEnqueueArguments,
@@ -36,7 +40,6 @@ import { runWorkerCommand } from "./commands/worker.ts";
 import { opener, openStep, openStepWhenReachable, type ServiceUrls } from "./connect.ts";
 import { integerFlag, type Parsed, parseFlags } from "./parse.ts";
 import { runMain } from "./run-main.ts";
-import { saveChart, saveResults } from "./save-results.ts";
 import { endWhenOutputCloses } from "./terminal.ts";
 import { COMMAND_USAGE, stepUsage, topUsage } from "./usage.ts";
 import { UsageError } from "./usage-error.ts";
@@ -96,6 +99,13 @@ async function runCommand(step: Step, command: string, args: readonly string[]):
         0,
       );
       if (parsed.flags.help) return printed(usage);
+      const [{ RESULTS_DIR }, { runDashboardBenchmark }, { runDemo }, { saveChart, saveResults }] =
+        await Promise.all([
+          import("../bench/results-file.ts"),
+          import("../dashboard/bench.ts"),
+          import("../demo.ts"),
+          import("./save-results.ts"),
+        ]);
       const context: RunContext = {
         open: opener(await loadSteps(), step, urls),
         out: { line: (text = "") => console.log(text) },
@@ -281,6 +291,7 @@ async function runCommand(step: Step, command: string, args: readonly string[]):
         refreshMs: integerFlag(parsed, "refresh", usage, 100, 60_000) ?? 1000,
       };
       endWhenOutputCloses();
+      const { runDashboardCommand } = await import("./commands/dashboard.ts");
       await withInstance(parsed, (instance) => runDashboardCommand(instance, options));
       return 0;
     }
@@ -303,6 +314,7 @@ async function runCommand(step: Step, command: string, args: readonly string[]):
       const usage = COMMAND_USAGE.diff(n);
       const parsed = parseFlags(args, { all: { type: "boolean" } }, usage, 0);
       if (parsed.flags.help) return printed(usage);
+      const { runDiffCommand } = await import("./commands/diff.ts");
       return runDiffCommand(
         step,
         step.buildsOn === null ? undefined : await loadStep(step.buildsOn),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { withTimeout } from "./with-timeout.ts";
 
 /**
@@ -17,6 +17,10 @@ export async function askRedis<T>(
   timeoutMs: number,
   question: (client: Redis) => Promise<T>,
 ): Promise<T> {
+  // Imported here, at the first question, not at the top: every worker
+  // process loads this module (it finds the servers), and a PostgreSQL
+  // step's worker never asks Redis anything (see cli/main.ts).
+  const { Redis } = await import("ioredis");
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
