@@ -56,9 +56,9 @@ export interface ClaimLoopParts {
  * has no buffered job waiting for it, plus one for each job the worker
  * ended in the last pace window (10 ms) — at most a batch in one claim, and
  * at most a batch besides the idle slots' jobs in the buffer. A worker
- * running no-op jobs ends thousands a second, and claims a batch of 100
- * while its slots run the last one: one commit claims 100 jobs, and the
- * slots never wait for it. A worker whose slots run long jobs ended none
+ * running no-op jobs ends thousands a second, and claims the few hundred
+ * it ended in the last window while its slots run the last claim's: one
+ * commit for hundreds of jobs, and the slots never wait for it. A worker whose slots run long jobs ended none
  * lately, and claims only for a slot that is idle, as step 08 does.
  *
  * Rejected: a buffer of a fixed depth (graphile-worker's local queue holds

@@ -56,21 +56,32 @@ export const DEFAULT_FALLBACK_POLL_INTERVAL_MS = 5_000;
  * outcome waits for others, while some of the worker's jobs still run,
  * before its batch is written.
  *
- * 100, because the batches a busy worker actually makes are set by its pace
- * and a write's latency, not by this cap: at 15,000 jobs a second and a
- * 3 ms write, about 50 outcomes end during one write, and about 150 jobs in
- * one pace window. Larger caps changed jobs/s by less than the shared
- * machine's noise between runs, and raise what a crash may re-run; a batch
+ * 500. What limits a busy worker is how many outcomes one write takes: it
+ * writes one batch at a time (finisher.ts), and at a cap of 100 every claim
+ * and every write was full (0.021 statements per job) — at a write of 4–6 ms
+ * on a loaded 2-core machine, no more than 17,000–25,000 jobs a second,
+ * whatever the slots did. Measured with the benchmark's throughput scenario
+ * (10,000 no-op jobs, 10 slots; five rounds alternating, medians, 2 cores): caps of
+ * 100, 200, 300 and 500 ran 17,702, 21,766, 22,550 and 26,633 jobs/s, and
+ * graphile-worker batched 17,036 in the same rounds; in another probe, 300,
+ * 500 and 1,000 ran 22,856, 23,474 and 24,051 (graphile-worker batched
+ * 17,688). From a few hundred on, the cap no longer binds: the batches a
+ * worker makes are set by its pace and a write's latency (at 500, about 150
+ * jobs per statement). 500 is also the local queue of graphile-worker's
+ * batched settings. What it costs: the cap bounds what a crash re-runs when
+ * the writes fall behind (a slow disk, a database away) — up to two
+ * batches of outcomes, a thousand jobs, where 100 allowed two hundred; at
+ * the worker's pace it holds far fewer (the benchmark's kill -9). A batch
  * of 1 is step 08's one commit per job, on one connection (the benchmark's
- * grid shows both). A flush delay of 0: an outcome is written as soon as
- * the write before it is done, so a job is announced finished as soon as it
+ * grid shows both ends). A flush delay of 0: an outcome is written as soon
+ * as the write before it is done, so a job is announced finished as soon as it
  * can be. A delay makes writes larger at no cost to the slots — in one run
  * of the grid, at batch 100, 5 ms ran ×1.09 the jobs/s of 0 and 50 ms
  * ×1.11, with less CPU — and holds every outcome for up to its length,
  * unannounced and exposed to a crash. graphile-worker's own benchmark uses
  * `completeJobBatchDelay: 0`.
  */
-export const DEFAULT_BATCH_SIZE = 100;
+export const DEFAULT_BATCH_SIZE = 500;
 export const DEFAULT_FLUSH_DELAY_MS = 0;
 
 /**

@@ -50,7 +50,7 @@ const FULL: Settings = {
   concurrency: 10,
   latencyJobs: 200,
   latencyGapMs: 20,
-  batchSizes: [1, 10, 100],
+  batchSizes: [1, 10, 100, 500],
   flushDelaysMs: [0, 5, 50],
   enqueueCalls: 500,
   bulkJobs: 50_000,
@@ -119,7 +119,7 @@ export async function runBenchmark({
         highlight: index > 0 && row.jobsPerSecond === Math.max(...grid.map((r) => r.jobsPerSecond)),
       })),
       series: [{ label: "jobs/s", values: grid.map((row) => row.jobsPerSecond) }],
-      // One entry per colour: ten entries of one red would only repeat the axis.
+      // One entry per colour: a dozen entries of one red would only repeat the axis.
       legend: [
         { label: "08 recovery", colour: "#4e79a7" },
         { label: "10 throughput", colour: "#e15759" },
