@@ -114,6 +114,21 @@ it("kill -9 of the process holding a key's one slot: the limit holds, no job is 
   // the killed one during the test; the test prunes it, at a moment it knows.
   const workers = startThreeProcesses(instance, ["--heartbeat-interval", "30000"]);
   const victim = await processRunning(workers, jobs[0] ?? "");
+  // Killed once its run is in the log, not at its "▶" line, which the CLI
+  // prints just before the job starts: killed in between, the job's retry
+  // would find no run of it logged, take itself for the first run and hold
+  // the key's one slot for firstRunMs, a minute: the test timed out so in
+  // a CI rehearsal, and once in six runs with a core busy beside it.
+  await eventually(
+    async () =>
+      (
+        await sql(instance).query("SELECT 1 FROM runs WHERE job_id = $1 AND pid = $2", [
+          jobs[0],
+          victim.child.pid,
+        ])
+      ).length > 0,
+    "the first job's run to be logged",
+  );
   const killedAt = await databaseNow(sql(instance));
   victim.child.kill("SIGKILL");
   expect(await victim.exited).toEqual({ code: null, signal: "SIGKILL" });
