@@ -42,6 +42,10 @@ contractFor(
           ...QUICK,
         ]);
         try {
+          // The supervisor's start and its first workers' come before the
+          // window below: two starts in a row, which took over 10 s on a
+          // 2-core machine busy with other test files.
+          await supervisor.waitForLine(/running with/, 30_000);
           const poison = await instance.enqueue("KillsItsWorker", {});
           // However loaded the machine, it goes on: a worker starts, takes the
           // job, dies, and the job is retried on the next. A step that leaves
