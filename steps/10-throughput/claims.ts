@@ -62,8 +62,9 @@ import type { PreparedStatement, Sql } from "../../lib/postgres/database.ts";
  * `limit` is the room in the worker's local buffer (step 10; step 08
  * claimed as many as it had free slots): a worker with 10 slots and a batch
  * size of 500 claims up to 510 jobs in one statement — one commit for
- * hundreds of jobs where step 08 spent one for each few. Prepared, like the finish and
- * the enqueue: each connection plans it once (see `PreparedStatement`).
+ * hundreds of jobs where step 08 spent one for each few. Prepared, like the
+ * finish and the enqueue: each connection plans it once (see
+ * `PreparedStatement`).
  */
 // #region claim
 export const CLAIM: PreparedStatement = {
