@@ -7,6 +7,7 @@ import {
   QUICK_SIZES,
   runsOf,
 } from "../lib/workshop/bench/scenarios.ts";
+import { renderSuiteTable } from "../lib/workshop/bench/standard-suite.ts";
 
 const run = (processPerSecond: number, cpu: number, duplicates = 0) => ({
   enqueuePerSecond: processPerSecond * 4,
@@ -34,7 +35,25 @@ describe("combineRuns", () => {
   });
 
   it("says how the column was measured", () => {
-    expect(runsOf(FULL_SIZES)).toBe("the median of 3 runs");
+    expect(runsOf(FULL_SIZES)).toBe("the median of 3 runs, after 1 warm-up run");
     expect(runsOf(QUICK_SIZES)).toBe("one run");
+  });
+
+  it("counts a warm-up run's jobs in the check column, though not in the rates", () => {
+    const measured = combineRuns([run(18_000, 0.3)]);
+    const latency = {
+      p50Ms: 1,
+      p95Ms: 2,
+      p99Ms: 3,
+      check: { ...measured.check, expected: 200, completed: 200 },
+    };
+    const row = (warmupCheck: typeof measured.check) =>
+      renderSuiteTable(
+        [],
+        [],
+        [{ peer: "a queue", throughput: measured, warmupCheck, latency }],
+      ).at(-1);
+    expect(row(measured.check)).toMatch(/18,000 .* all 20,200 ran once$/);
+    expect(row({ ...measured.check, completed: 9_999, missing: 1 })).toMatch(/ 1 missing$/);
   });
 });

@@ -20,6 +20,18 @@ export interface RunCheck {
   readonly duplicates: number;
 }
 
+/** Several runs' checks as one: every job of every run counted. */
+export function sumChecks(checks: readonly RunCheck[]): RunCheck {
+  const total = (count: (check: RunCheck) => number) =>
+    checks.reduce((sum, check) => sum + count(check), 0);
+  return {
+    expected: total((check) => check.expected),
+    completed: total((check) => check.completed),
+    missing: total((check) => check.missing),
+    duplicates: total((check) => check.duplicates),
+  };
+}
+
 /** Counts `started` and completion events per job id from the moment it is created. */
 export class RunTracker {
   readonly #starts = new Map<string, number>();

@@ -8,7 +8,7 @@
 import type { Output, Step, StepInstance } from "../../step.ts";
 import { type Cell, formatNumber, formatRatio, renderTable } from "../format.ts";
 import type { Peer, PeerInstance } from "./peers/peer.ts";
-import type { RunCheck } from "./run-tracker.ts";
+import { type RunCheck, sumChecks } from "./run-tracker.ts";
 import {
   combineRuns,
   cpuSecondsPer10kJobs,
@@ -26,6 +26,8 @@ import {
 export interface StepResults {
   readonly step: string;
   readonly throughput: ThroughputResult;
+  /** What ran in the throughput warm-up runs, which are not measured but checked like the rest. */
+  readonly warmupCheck: RunCheck;
   readonly latency: LatencyResult;
   readonly history: HistoryResult;
   readonly idle: IdleLoadResult;
@@ -63,6 +65,8 @@ export interface PeerResults {
   /** The peer's name, e.g. `BullMQ 6.7.0 (reference)`. */
   readonly peer: string;
   readonly throughput: ThroughputResult;
+  /** What ran in the throughput warm-up runs, which are not measured but checked like the rest. */
+  readonly warmupCheck: RunCheck;
   readonly latency: LatencyResult;
 }
 
@@ -97,23 +101,29 @@ async function measureEach<Subject, Instance extends { close(): Promise<void> },
   return results;
 }
 
-/** Throughput, then pickup latency, each from an empty queue: what every row has. */
+/**
+ * Throughput, then pickup latency, each from an empty queue: what every row
+ * has. Throughput's warm-up runs come first (see `throughputWarmupRuns`).
+ */
 async function measureSpeed(
   queue: StepInstance | PeerInstance,
   sizes: ScenarioSizes,
-): Promise<Pick<PeerResults, "throughput" | "latency">> {
-  const runs: ThroughputResult[] = [];
-  for (let run = 0; run < sizes.throughputRuns; run++) {
+): Promise<Pick<PeerResults, "throughput" | "warmupCheck" | "latency">> {
+  const throughputRun = async () => {
     await queue.reset();
-    runs.push(
-      await measureThroughput(
-        queue,
-        sizes.throughputJobs,
-        sizes.throughputConcurrency,
-        sizes.timeoutMs,
-      ),
+    return measureThroughput(
+      queue,
+      sizes.throughputJobs,
+      sizes.throughputConcurrency,
+      sizes.timeoutMs,
     );
+  };
+  const warmups: RunCheck[] = [];
+  for (let run = 0; run < sizes.throughputWarmupRuns; run++) {
+    warmups.push((await throughputRun()).check);
   }
+  const runs: ThroughputResult[] = [];
+  for (let run = 0; run < sizes.throughputRuns; run++) runs.push(await throughputRun());
   const throughput = combineRuns(runs);
   await queue.reset();
   const latency = await measurePickupLatency(
@@ -122,7 +132,7 @@ async function measureSpeed(
     sizes.latencyGapMs,
     sizes.timeoutMs,
   );
-  return { throughput, latency };
+  return { throughput, warmupCheck: sumChecks(warmups), latency };
 }
 
 /**
@@ -149,7 +159,12 @@ export function renderSuiteTable(
       ),
       `${formatNumber(result.history.dequeuePerSecond)}${ratio(result.history.dequeuePerSecond, base?.history.dequeuePerSecond)}`,
       formatNumber(result.idle.statementsPerSecond),
-      describeChecks([result.throughput.check, result.latency.check, result.history.check]),
+      describeChecks([
+        result.warmupCheck,
+        result.throughput.check,
+        result.latency.check,
+        result.history.check,
+      ]),
     ];
   });
   const peerRows = peers.map((result) => [
@@ -157,7 +172,7 @@ export function renderSuiteTable(
     ...speedCells(result, ""),
     "–",
     "–",
-    describeChecks([result.throughput.check, result.latency.check]),
+    describeChecks([result.warmupCheck, result.throughput.check, result.latency.check]),
   ]);
   return renderTable(
     [
@@ -185,9 +200,7 @@ function speedCells(result: PeerResults | StepResults, processRatio: string): Ce
 }
 
 function describeChecks(checks: readonly RunCheck[]): string {
-  const missing = checks.reduce((sum, check) => sum + check.missing, 0);
-  const duplicates = checks.reduce((sum, check) => sum + check.duplicates, 0);
-  const expected = checks.reduce((sum, check) => sum + check.expected, 0);
+  const { missing, duplicates, expected } = sumChecks(checks);
   if (missing === 0 && duplicates === 0) return `all ${formatNumber(expected)} ran once`;
   return [missing > 0 ? `${missing} missing` : "", duplicates > 0 ? `${duplicates} ran twice+` : ""]
     .filter(Boolean)
