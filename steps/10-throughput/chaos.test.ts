@@ -72,11 +72,28 @@ describe("step 08 — chaos", () => {
       ...QUICK,
     ]);
     const log = new WorkerLog(supervisor);
-    const killed = new Set<number>();
+    const killed = new Map<number, number>(); // pid → when it was killed
     try {
+      // A killed worker's row goes, and its claims with it, as soon as its
+      // supervisor sees it exit — or, failing that, within its alive
+      // threshold (2 s); 6 s allows for a loaded machine. Checked with
+      // every count below, so a step that never takes a dead worker's jobs
+      // back fails 6 s after its first kill — not once every other job has
+      // run and the count has then stood still for 6 s.
+      const expectKilledReleased = async () => {
+        for (const row of (await instance.processes?.()) ?? []) {
+          const at = killed.get(row.pid);
+          if (at !== undefined && Date.now() - at > 6_000) {
+            throw new Error(
+              `worker ${row.pid} was SIGKILLed ${Date.now() - at} ms ago and its row is still there, holding its claims`,
+            );
+          }
+        }
+      };
       // The killer: every 300–700 ms, a random worker that has run jobs,
       // until it has killed six or the work is done.
       const ended = async () => {
+        await expectKilledReleased();
         const counts = await instance.counts();
         return (counts.finished ?? 0) + (counts.failed ?? 0);
       };
@@ -89,7 +106,7 @@ describe("step 08 — chaos", () => {
         const victim = busy[Math.floor(Math.random() * busy.length)];
         if (victim === undefined) continue;
         process.kill(victim, "SIGKILL");
-        killed.add(victim);
+        killed.set(victim, Date.now());
       }
       // However loaded the machine, jobs keep ending: a killed worker's jobs
       // go back as soon as its supervisor sees it exit (or, failing that,
@@ -121,7 +138,7 @@ describe("step 08 — chaos", () => {
       if (pids.length === 1) continue;
       ranTwice++;
       for (const pid of pids.slice(0, -1)) {
-        expect(killed, `job ${jobId} ran again after running on ${pid}`).toContain(pid);
+        expect([...killed.keys()], `job ${jobId} ran again after running on ${pid}`).toContain(pid);
         expect(log.finishes.get(jobId) ?? [], `job ${jobId} finished on ${pid}`).not.toContain(pid);
       }
     }
