@@ -218,12 +218,12 @@ function withTimeout(
 /**
  * A job's abort signal, made when the job first reads it, or when it is
  * aborted. Most jobs never look at their signal, and an `AbortController`
- * is not cheap in Node.js: made for every job, it took about 2 µs of the
- * 6 µs that `performJob` spent on a no-op job (200,000 calls in a loop), and
- * of the 40 µs of CPU that step 10's worker spends per job in the throughput
- * benchmark. Rejected: one per slot, reused — a job that outlived its
- * timeout keeps its signal, and must not see the next job's abort, or miss
- * its own.
+ * is not cheap in Node.js: made for every job, it cost about 2 µs per job —
+ * a third of what `performJob` spent on a no-op job (200,000 calls in a
+ * loop), a twentieth of the CPU step 10's worker spends per job in the
+ * throughput benchmark. Rejected: one per slot, reused — a job that outlived
+ * its timeout keeps its signal, and must not see the next job's abort, or
+ * miss its own.
  */
 class AbortOnDemand {
   #controller: AbortController | undefined;

@@ -180,7 +180,7 @@ function renderPage(data: ReportData): string {
     `- pickup latency: an idle worker, ${data.sizes.latencyJobs} jobs enqueued one at a time ${data.sizes.latencyGapMs} ms apart, from the commit of the enqueue (its call returning) to the start of \`perform\`. With Redis the worker's BRPOP reply often leaves the server before the LPUSH reply reaches the enqueuer, so step 04's numbers here are near zero; its own benchmark below times from the call instead;`,
     `- history: ${data.sizes.historyDequeuedJobs.toLocaleString("en-US")} jobs dequeued by one worker (one slot) with ${data.sizes.historyFinishedJobs.toLocaleString("en-US")} finished jobs in the tables;`,
     `- idle: statements (Redis: commands) one idle worker sends per second, over ${data.sizes.idleSeconds} s;`,
-    "- CPU s/10k jobs: the CPU time (user + system) of the process the throughput worker runs in, from the worker's start to its stop, per 10,000 jobs (over every throughput run): its loop, the driver, the events the benchmark counts. The servers' own CPU is not in it.",
+    "- CPU s/10k jobs: the CPU time (user + system) of the process the throughput worker runs in, from the worker's start to its stop, per 10,000 jobs (over the measured throughput runs, not the warm-up): its loop, the driver, the events the benchmark counts. The servers' own CPU is not in it.",
     "",
     ...peersSection(data),
     "![Throughput](benchmarks/throughput.svg)",

@@ -124,6 +124,8 @@ export async function measureThroughput(
   jobs: number,
   concurrency: number,
   timeoutMs: number,
+  /** What the progress line calls this run. */
+  runName = "throughput",
 ): Promise<ThroughputResult> {
   const queue = asBenchQueue(target);
   const tracker = new RunTracker(queue.events);
@@ -134,7 +136,7 @@ export async function measureThroughput(
   const cpuBefore = process.cpuUsage();
   const processStart = now();
   const worker = await queue.startWorker(concurrency);
-  const progress = progressReporter(`${queue.label} throughput`);
+  const progress = progressReporter(`${queue.label} ${runName}`);
   await tracker.waitForAll(ids, timeoutMs, progress.update);
   const processSeconds = (now() - processStart) / 1000;
   progress.done();

@@ -109,21 +109,22 @@ async function measureSpeed(
   queue: StepInstance | PeerInstance,
   sizes: ScenarioSizes,
 ): Promise<Pick<PeerResults, "throughput" | "warmupCheck" | "latency">> {
-  const throughputRun = async () => {
+  const throughputRun = async (name: string) => {
     await queue.reset();
     return measureThroughput(
       queue,
       sizes.throughputJobs,
       sizes.throughputConcurrency,
       sizes.timeoutMs,
+      name,
     );
   };
   const warmups: RunCheck[] = [];
   for (let run = 0; run < sizes.throughputWarmupRuns; run++) {
-    warmups.push((await throughputRun()).check);
+    warmups.push((await throughputRun("throughput (warm-up, not measured)")).check);
   }
   const runs: ThroughputResult[] = [];
-  for (let run = 0; run < sizes.throughputRuns; run++) runs.push(await throughputRun());
+  for (let run = 0; run < sizes.throughputRuns; run++) runs.push(await throughputRun("throughput"));
   const throughput = combineRuns(runs);
   await queue.reset();
   const latency = await measurePickupLatency(
