@@ -10,10 +10,10 @@ import { defineJob, type JobContext } from "../lib/jobs/job.ts";
 import { performJob } from "../lib/jobs/perform.ts";
 import { JobRegistry } from "../lib/jobs/registry.ts";
 
-/** Runs one job named `name` of `registry` with a timeout of 50 ms. */
-function perform(registry: JobRegistry, name: string) {
+/** Runs one job named `name` of `registry` with a timeout of `timeoutMs`. */
+function perform(registry: JobRegistry, name: string, timeoutMs: number) {
   const job = { id: "1", name, arguments: "{}" };
-  return performJob(job, { registry, workerId: "w/1", events: new JobEvents(), timeoutMs: 50 });
+  return performJob(job, { registry, workerId: "w/1", events: new JobEvents(), timeoutMs });
 }
 
 describe("a job's signal", () => {
@@ -30,7 +30,9 @@ describe("a job's signal", () => {
         },
       }),
     ]);
-    const outcome = await perform(registry, "ReadsLate");
+    // The 50 ms timer is set before the job starts its 100 ms sleep, so it
+    // always fires first, however slow the machine.
+    const outcome = await perform(registry, "ReadsLate", 50);
     expect(outcome).toMatchObject({
       status: "failed",
       error: expect.stringMatching(/^JobTimeoutError/),
@@ -54,7 +56,9 @@ describe("a job's signal", () => {
         },
       }),
     ]);
-    expect(await perform(registry, "ReadsTwice")).toMatchObject({ status: "finished" });
+    // A timeout the job cannot reach on a busy machine: it is there so that
+    // the signal could be aborted, not to fire.
+    expect(await perform(registry, "ReadsTwice", 60_000)).toMatchObject({ status: "finished" });
     expect(seen).toHaveLength(2);
     expect(seen[0]).toBe(seen[1]);
     expect(seen[0]?.aborted).toBe(false);
