@@ -45,6 +45,7 @@ describe("combineRuns", () => {
       p50Ms: 1,
       p95Ms: 2,
       p99Ms: 3,
+      p50FromCallMs: 1.5,
       check: { ...measured.check, expected: 200, completed: 200 },
     };
     const row = (warmupCheck: typeof measured.check) =>

@@ -174,9 +174,18 @@ export function cpuSecondsPer10kJobs(result: ThroughputResult): number {
 }
 
 export interface LatencyResult {
+  /** Pickup latency's percentiles, timed as `from` asked. */
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
+  /**
+   * The median timed from the enqueue call, whatever `from` asked: what a
+   * caller waits from asking for a job to its start, the enqueue's own time
+   * included. The standard table shows it beside the percentiles timed from
+   * the commit, which show the worker's side alone; one run gives both, as
+   * each job's call and return are timed alike.
+   */
+  readonly p50FromCallMs: number;
   readonly check: RunCheck;
 }
 
@@ -201,26 +210,31 @@ export async function measurePickupLatency(
   const tracker = new RunTracker(queue.events);
   const worker = await queue.startWorker(1);
   await sleep(200); // let the worker reach its idle state first
-  const enqueuedAt = new Map<string, number>();
+  const enqueuedAt = new Map<string, { readonly call: number; readonly commit: number }>();
   for (let i = 0; i < jobs; i++) {
-    const calledAt = now();
+    const call = now();
     const id = await queue.enqueueNoop();
-    enqueuedAt.set(id, from === "call" ? calledAt : now());
+    enqueuedAt.set(id, { call, commit: now() });
     await sleep(gapMs);
   }
   const ids = [...enqueuedAt.keys()];
   await tracker.waitForAll(ids, timeoutMs);
   await worker.stop();
   tracker.stop();
-  const latencies = ids.flatMap((id) => {
-    const started = tracker.firstStart(id);
-    const enqueued = enqueuedAt.get(id);
-    return started !== undefined && enqueued !== undefined ? [Math.max(0, started - enqueued)] : [];
-  });
+  const latenciesFrom = (origin: "commit" | "call") =>
+    ids.flatMap((id) => {
+      const started = tracker.firstStart(id);
+      const enqueued = enqueuedAt.get(id);
+      return started !== undefined && enqueued !== undefined
+        ? [Math.max(0, started - enqueued[origin])]
+        : [];
+    });
+  const latencies = latenciesFrom(from);
   return {
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     p99Ms: percentile(latencies, 99),
+    p50FromCallMs: percentile(latenciesFrom("call"), 50),
     check: tracker.check(ids),
   };
 }

@@ -182,6 +182,7 @@ export function renderSuiteTable(
       "process/s",
       "CPU s/10k jobs",
       "pickup p50/p95/p99 ms",
+      "p50 from call ms",
       "dequeue/s w/ history",
       "idle stmt/s",
       "check",
@@ -190,13 +191,14 @@ export function renderSuiteTable(
   );
 }
 
-/** The columns every row has: enqueue and process rates, worker CPU, pickup latency. */
+/** The columns every row has: enqueue and process rates, worker CPU, pickup latency from the commit and from the call. */
 function speedCells(result: PeerResults | StepResults, processRatio: string): Cell[] {
   return [
     formatNumber(result.throughput.enqueuePerSecond),
     `${formatNumber(result.throughput.processPerSecond)}${processRatio}`,
     formatNumber(cpuSecondsPer10kJobs(result.throughput)),
     `${formatNumber(result.latency.p50Ms)} / ${formatNumber(result.latency.p95Ms)} / ${formatNumber(result.latency.p99Ms)}`,
+    formatNumber(result.latency.p50FromCallMs),
   ];
 }
 

@@ -94,7 +94,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const line of renderSuiteTable(chosen, results, peers)) console.log(line);
   console.log(
     `\nthroughput: ${sizes.throughputJobs} no-op jobs, one worker, concurrency ${sizes.throughputConcurrency}, ${runsOf(sizes)}; ` +
-      `latency: ${sizes.latencyJobs} jobs ${sizes.latencyGapMs} ms apart; history: ${sizes.historyDequeuedJobs} jobs ` +
+      `latency: ${sizes.latencyJobs} jobs ${sizes.latencyGapMs} ms apart, timed from the enqueue's commit, and its p50 also from its call; history: ${sizes.historyDequeuedJobs} jobs ` +
       `with ${sizes.historyFinishedJobs} finished; idle: ${sizes.idleSeconds} s. Ratios: against the step it builds on. ` +
       "CPU: seconds of this process's CPU, where the worker runs, from its start to its stop, per 10,000 jobs.",
   );
