@@ -2,7 +2,8 @@
  * Step 10's own tests: outcomes that end together are written in one
  * statement, whatever their kinds; a late outcome in a batch changes only
  * its own row; a claim takes jobs in priority order; a graceful stop leaves
- * nothing claimed and runs nothing twice; enqueue is one statement.
+ * nothing claimed and runs nothing twice; enqueue is one statement; a job
+ * has one ready row at most.
  */
 import { describe, expect, it } from "vitest";
 import { defineJob } from "../../lib/jobs/job.ts";
@@ -151,5 +152,20 @@ describe("step 10 — batching", () => {
               ARRAY(SELECT job_id::text FROM scheduled_executions) AS scheduled`,
     );
     expect(rows).toEqual([{ ready: [ready], scheduled: [later] }]);
+  });
+
+  it("a job has one ready row at most: the claim order's key refuses a second", async () => {
+    const instance = await openForTest(step, "one_ready_row");
+    const [id] = await instance.enqueueMany([{ name: "Noop", priority: 7 }]);
+    // As a release, a retry or the dispatcher writes one: copied from the job.
+    const readyAgain = sql(instance).query(
+      `INSERT INTO ready_executions (job_id, queue_name, priority)
+       SELECT id, queue_name, priority FROM jobs WHERE id = $1`,
+      [id],
+    );
+    await expect(readyAgain).rejects.toMatchObject({
+      code: "23505", // unique_violation
+      constraint: "ready_executions_pkey",
+    });
   });
 });

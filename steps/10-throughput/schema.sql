@@ -48,21 +48,30 @@ CREATE TABLE IF NOT EXISTS ready_executions (
   -- only one of them ever gets it. The rarer writes keep theirs
   -- (scheduled_executions, failed_executions), and so does the claim's
   -- pointer to its process, which step 08's recovery relies on.
-  job_id     bigint PRIMARY KEY,
+  job_id     bigint NOT NULL,
   -- Step 07: copies of the job's queue and priority, so that the claim
   -- query and its index need nothing but this small table.
   queue_name text NOT NULL,
   priority   smallint NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  -- Step 07: the claim order. The claim asks for the ready jobs of one
+  -- queue at a time, in the order the worker lists its queues, most urgent
+  -- first, oldest first within a priority (WHERE queue_name = $3 ORDER BY
+  -- priority, job_id): this index holds them in exactly that order, so a
+  -- claim reads the first few entries and stops, however long the backlog.
+  -- Solid Queue's index_solid_queue_poll_by_queue is the same.
+  -- Step 10: the claim order is the primary key, where step 08 had a key
+  -- on job_id and the claim order as a second index: one index entry
+  -- written per ready row instead of two, at every enqueue, release, retry
+  -- and dispatch. It still allows one ready row per job: a job's queue and
+  -- priority are written once, at its enqueue, and every ready row copies
+  -- them from there, so a second ready row of a job would have the same key
+  -- as the first. Nothing looks a ready row up by job_id alone (the claim
+  -- deletes the rows it picked by their address: claims.ts). Measured on
+  -- 2 cores, 50,000 jobs enqueued 1,000 per call, five rounds alternating:
+  -- 51,454 jobs/s with both indexes, 57,178 with this one.
+  PRIMARY KEY (queue_name, priority, job_id)
 );
--- Step 07: the claim order. The claim asks for the ready jobs of one queue
--- at a time, in the order the worker lists its queues, most urgent first,
--- oldest first within a priority (WHERE queue_name = $3 ORDER BY priority,
--- job_id): this index holds them in exactly that order, so a claim reads the
--- first few entries and stops, however long the backlog (the lesson shows
--- the plan). Solid Queue's index_solid_queue_poll_by_queue is the same.
-CREATE INDEX IF NOT EXISTS ready_executions_claim_order
-  ON ready_executions (queue_name, priority, job_id);
 
 -- Step 07: jobs waiting for their time: enqueued for later (--at, --in), or
 -- failed and waiting for their retry. The dispatcher moves those that are
