@@ -156,6 +156,14 @@ describe("step 10 — batching", () => {
 
   it("a job has one ready row at most: the claim order's key refuses a second", async () => {
     const instance = await openForTest(step, "one_ready_row");
+    // The key is the claim order, and the ready table has no other index.
+    const indexes = await sql(instance).query<{ definition: string }>(
+      `SELECT indexdef AS definition FROM pg_indexes
+       WHERE schemaname = current_schema() AND tablename = 'ready_executions'`,
+    );
+    expect(indexes.map((index) => index.definition.replace(/ ON \S+/, ""))).toEqual([
+      "CREATE UNIQUE INDEX ready_executions_pkey USING btree (queue_name, priority, job_id)",
+    ]);
     const [id] = await instance.enqueueMany([{ name: "Noop", priority: 7 }]);
     // As a release, a retry or the dispatcher writes one: copied from the job.
     const readyAgain = sql(instance).query(

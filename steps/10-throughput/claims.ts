@@ -28,13 +28,16 @@ import type { PreparedStatement, Sql } from "../../lib/postgres/database.ts";
  *    thousands of jobs wait behind them.
  * 2. `unready`: deletes exactly those rows from ready_executions, found by
  *    their `ctid` — a row's physical address, which cannot change while
- *    `picked` holds its lock: PostgreSQL fetches each row straight from its
- *    page (a "Tid Scan"). Step 10: step 08's `WHERE job_id IN (SELECT
- *    job_id FROM picked)` is fine for the few rows 08 claims, but for a
- *    claim of hundreds the planner joins it by reading the whole ready
- *    table (a hash join on a sequential scan): with 20,000 jobs ready,
- *    7.9 ms to delete 510 rows, where their addresses take 1.2 ms — and
- *    the scan grows with the backlog.
+ *    `picked` holds its lock, because ready rows are only inserted and
+ *    deleted, never updated (an update would move a row to a new address
+ *    this statement cannot see). PostgreSQL fetches each row straight from
+ *    its page (a "Tid Scan"). Step 10: step 08's `WHERE job_id IN (SELECT
+ *    job_id FROM picked)` had the job_id index this step drops (schema.sql),
+ *    and even with it, for a claim of hundreds the planner read the whole
+ *    ready table and hash-joined it: in one EXPLAIN ANALYZE each, with
+ *    20,000 jobs ready, 7.9 ms to delete 510 rows that way, 1.2 ms by
+ *    address — and the scan grows with the backlog. Deleting by the whole
+ *    key was planned the same way as 08's.
  * 3. `claimed`: inserts them into claimed_executions, with who claimed them:
  *    `claimer`, the claiming process's row, read once and locked `FOR KEY
  *    SHARE` until the claim commits. Step 10 has no foreign key from a

@@ -99,7 +99,7 @@ export function renderReportCharts(data: ChartedResults): Record<string, string>
     // linear axis the steps that matter most would be flat lines.
     "pickup-latency.svg": renderBarChart({
       title: "Pickup latency of an idle worker (lower is better; log scale)",
-      valueLabel: "milliseconds from enqueue to start",
+      valueLabel: "milliseconds from the enqueue's commit to start",
       categories: withPeers,
       series: (["p50Ms", "p95Ms", "p99Ms"] as const).map((key) => ({
         label: key.replace("Ms", ""),
