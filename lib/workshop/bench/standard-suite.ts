@@ -23,12 +23,16 @@ import {
   type ThroughputResult,
 } from "./scenarios.ts";
 
-export interface StepResults {
-  readonly step: string;
+/** What every queue measured, step or peer: throughput and pickup latency. */
+export interface SpeedResults {
   readonly throughput: ThroughputResult;
   /** What ran in the throughput warm-up runs, which are not measured but checked like the rest. */
   readonly warmupCheck: RunCheck;
   readonly latency: LatencyResult;
+}
+
+export interface StepResults extends SpeedResults {
+  readonly step: string;
   readonly history: HistoryResult;
   readonly idle: IdleLoadResult;
 }
@@ -61,13 +65,9 @@ export async function runStandardSuite(
  * outside. History and idle load need a step's `fillHistory` and statement
  * counter, which a peer does not have.
  */
-export interface PeerResults {
+export interface PeerResults extends SpeedResults {
   /** The peer's name, e.g. `BullMQ 6.7.0 (reference)`. */
   readonly peer: string;
-  readonly throughput: ThroughputResult;
-  /** What ran in the throughput warm-up runs, which are not measured but checked like the rest. */
-  readonly warmupCheck: RunCheck;
-  readonly latency: LatencyResult;
 }
 
 /** Runs throughput and pickup latency on every peer, each in a freshly reset namespace. */
@@ -108,7 +108,7 @@ async function measureEach<Subject, Instance extends { close(): Promise<void> },
 async function measureSpeed(
   queue: StepInstance | PeerInstance,
   sizes: ScenarioSizes,
-): Promise<Pick<PeerResults, "throughput" | "warmupCheck" | "latency">> {
+): Promise<SpeedResults> {
   const throughputRun = async (name: string) => {
     await queue.reset();
     return measureThroughput(
@@ -192,7 +192,7 @@ export function renderSuiteTable(
 }
 
 /** The columns every row has: enqueue and process rates, worker CPU, pickup latency from the commit and from the call. */
-function speedCells(result: PeerResults | StepResults, processRatio: string): Cell[] {
+function speedCells(result: SpeedResults, processRatio: string): Cell[] {
   return [
     formatNumber(result.throughput.enqueuePerSecond),
     `${formatNumber(result.throughput.processPerSecond)}${processRatio}`,

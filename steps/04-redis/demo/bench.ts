@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Output, StepInstance } from "../../../lib/step.ts";
 import { runWorkerAndKill } from "../../../lib/workshop/bench/kill-worker.ts";
-import { RunTracker } from "../../../lib/workshop/bench/run-tracker.ts";
+import { RunTracker, sumChecks } from "../../../lib/workshop/bench/run-tracker.ts";
 import {
   type LatencyResult,
   measureIdleLoad,
@@ -163,9 +163,9 @@ function printSpeedTable(out: Output, runs: readonly StepRuns[]): void {
     const p50 = median(run.latency.map((r) => r.p50Ms));
     const p95 = median(run.latency.map((r) => r.p95Ms));
     const p99 = median(run.latency.map((r) => r.p99Ms));
-    const checks = [...run.throughput, ...run.latency].map((r) => r.check);
-    const missing = checks.reduce((sum, check) => sum + check.missing, 0);
-    const duplicates = checks.reduce((sum, check) => sum + check.duplicates, 0);
+    const { missing, duplicates } = sumChecks(
+      [...run.throughput, ...run.latency].map((r) => r.check),
+    );
     return [
       `${run.instance.step.id} ${run.instance.step.slug}`,
       `${formatNumber(enqueue)}${ratio(enqueue, baseEnqueue)}`,

@@ -7,6 +7,7 @@
  * @module
  */
 import type { StepInstance } from "../../../lib/step.ts";
+import { sumChecks } from "../../../lib/workshop/bench/run-tracker.ts";
 import {
   type LatencyResult,
   measureIdleLoad,
@@ -201,9 +202,9 @@ function printSpeedTable(out: RunContext["out"], runs: readonly StepRuns[]): voi
     const p50 = median(run.latency.map((r) => r.p50Ms));
     const p95 = median(run.latency.map((r) => r.p95Ms));
     const p99 = median(run.latency.map((r) => r.p99Ms));
-    const checks = [...run.throughput, ...run.latency].map((r) => r.check);
-    const missing = checks.reduce((sum, check) => sum + check.missing, 0);
-    const duplicates = checks.reduce((sum, check) => sum + check.duplicates, 0);
+    const { missing, duplicates } = sumChecks(
+      [...run.throughput, ...run.latency].map((r) => r.check),
+    );
     return [
       `${run.instance.step.id} ${run.instance.step.slug}`,
       `${formatNumber(enqueue)}${ratio(enqueue, baseEnqueue)}`,
