@@ -2,8 +2,8 @@
  * `npm run step 10 -- bench`: where the limit is and how batching moves it,
  * against step 08 in the same run — the machine's commit rate; throughput,
  * statements per job and pickup latency over a grid of batch size × flush
- * delay; what one enqueue costs against a bare INSERT; and what a kill -9
- * costs: the jobs it sends back, against 08's.
+ * delay; what one enqueue, and a thousand, cost against a bare INSERT; and
+ * what a kill -9 costs: the jobs it sends back, against 08's.
  *
  * @module
  */
@@ -296,7 +296,10 @@ function configuredQueue({ label, instance, batchSize, flushDelayMs }: Configura
 /**
  * One enqueue call against one bare `INSERT … RETURNING` (its own commit):
  * how close a one-statement enqueue gets to the least a durable write
- * costs. And jobs per second enqueued in bulk, 1,000 per call.
+ * costs. And jobs per second enqueued in bulk, 1,000 per call, against the
+ * same bare INSERT given 1,000 rows per statement: the most rows a second
+ * one connection writes into one table, where a job is two rows (the job
+ * and its ready row) and their index entries.
  */
 async function measureEnqueue(
   out: RunContext["out"],
@@ -314,10 +317,9 @@ async function measureEnqueue(
     }
     return percentile(times, 50);
   };
-  const bulkRate = async (instance: StepInstance): Promise<number> => {
-    const queue = benchQueueOf(instance);
+  const bulkRate = async (insertThousand: () => Promise<unknown>): Promise<number> => {
     const start = now();
-    for (let done = 0; done < settings.bulkJobs; done += 1_000) await queue.enqueueNoops(1_000);
+    for (let done = 0; done < settings.bulkJobs; done += 1_000) await insertThousand();
     return settings.bulkJobs / ((now() - start) / 1000);
   };
   const rows = [];
@@ -327,33 +329,45 @@ async function measureEnqueue(
     rows.push({
       label: `step ${instance.step.id}`,
       singleP50Ms: await timeCalls(() => queue.enqueueNoop()),
-      bulkPerSecond: await bulkRate(instance),
+      bulkPerSecond: await bulkRate(() => queue.enqueueNoops(1_000)),
     });
   }
-  // The least a durable write of one row costs: one INSERT, its own commit.
+  // The least a durable write costs: one INSERT, its own commit; in bulk,
+  // the same statement with 1,000 rows, as the enqueue sends them (unnest).
   const database = databaseOf(batched);
   await database.query("CREATE TABLE insert_probe (id bigserial PRIMARY KEY, body text)");
+  const bodies = Array.from({ length: 1_000 }, () => "{}");
   rows.unshift({
     label: "INSERT … RETURNING",
     singleP50Ms: await timeCalls(() =>
       database.query("INSERT INTO insert_probe (body) VALUES ($1) RETURNING id", ["{}"]),
     ),
-    bulkPerSecond: Number.NaN,
+    bulkPerSecond: await bulkRate(() =>
+      database.query(
+        {
+          name: "insert_probe_bulk",
+          text: "INSERT INTO insert_probe (body) SELECT unnest($1::text[]) RETURNING id",
+        },
+        [bodies],
+      ),
+    ),
   });
   await database.query("DROP TABLE insert_probe");
-  const bare = rows[0]?.singleP50Ms ?? 0;
+  const bare = rows[0];
   say(
     out,
     `Enqueue: ${settings.enqueueCalls} single calls (p50), against a bare INSERT … RETURNING ` +
-      `of one row, its own commit; and ${formatNumber(settings.bulkJobs)} jobs in bulk, 1,000 per call.`,
+      `of one row, its own commit; and ${formatNumber(settings.bulkJobs)} jobs in bulk, 1,000 per call, ` +
+      "against the same INSERT of 1,000 rows per statement (rows/s).",
   );
   const table = renderTable(
-    ["enqueue", "one call p50 ms", "vs INSERT", "bulk jobs/s"],
+    ["enqueue", "one call p50 ms", "vs INSERT", "bulk jobs/s", "vs INSERT"],
     rows.map((row) => [
       row.label,
       formatNumber(row.singleP50Ms),
-      formatRatio(row.singleP50Ms, bare),
-      Number.isNaN(row.bulkPerSecond) ? "–" : formatNumber(row.bulkPerSecond),
+      formatRatio(row.singleP50Ms, bare?.singleP50Ms ?? 0),
+      formatNumber(row.bulkPerSecond),
+      formatRatio(row.bulkPerSecond, bare?.bulkPerSecond ?? 0),
     ]),
   );
   for (const line of table) out.line(`  ${line}`);
