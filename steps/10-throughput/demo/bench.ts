@@ -296,10 +296,11 @@ function configuredQueue({ label, instance, batchSize, flushDelayMs }: Configura
 /**
  * One enqueue call against one bare `INSERT … RETURNING` (its own commit):
  * how close a one-statement enqueue gets to the least a durable write
- * costs. And jobs per second enqueued in bulk, 1,000 per call, against the
- * same bare INSERT given 1,000 rows per statement: the most rows a second
- * one connection writes into one table, where a job is two rows (the job
- * and its ready row) and their index entries.
+ * costs. And jobs per second enqueued in bulk, 1,000 per call, against a
+ * bare INSERT into the same table, 1,000 rows per statement: what one
+ * connection writes into a narrow table with one index, one row per job,
+ * where an enqueue writes two (the job and its ready row) and their index
+ * entries.
  */
 async function measureEnqueue(
   out: RunContext["out"],
@@ -333,7 +334,8 @@ async function measureEnqueue(
     });
   }
   // The least a durable write costs: one INSERT, its own commit; in bulk,
-  // the same statement with 1,000 rows, as the enqueue sends them (unnest).
+  // an INSERT of 1,000 rows into the same table, sent as the enqueue sends
+  // its jobs (an array, unnest).
   const database = databaseOf(batched);
   await database.query("CREATE TABLE insert_probe (id bigserial PRIMARY KEY, body text)");
   const bodies = Array.from({ length: 1_000 }, () => "{}");
