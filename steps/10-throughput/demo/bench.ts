@@ -44,6 +44,9 @@ interface Settings {
   readonly timeoutMs: number;
 }
 
+/** Jobs per enqueue call, and rows per bare INSERT, when enqueuing in bulk. */
+const BULK_PER_CALL = 1_000;
+
 const FULL: Settings = {
   commitSeconds: 3,
   throughputJobs: 10_000,
@@ -318,9 +321,9 @@ async function measureEnqueue(
     }
     return percentile(times, 50);
   };
-  const bulkRate = async (insertThousand: () => Promise<unknown>): Promise<number> => {
+  const bulkRate = async (insertBatch: () => Promise<unknown>): Promise<number> => {
     const start = now();
-    for (let done = 0; done < settings.bulkJobs; done += 1_000) await insertThousand();
+    for (let done = 0; done < settings.bulkJobs; done += BULK_PER_CALL) await insertBatch();
     return settings.bulkJobs / ((now() - start) / 1000);
   };
   const rows = [];
@@ -330,7 +333,7 @@ async function measureEnqueue(
     rows.push({
       label: `step ${instance.step.id}`,
       singleP50Ms: await timeCalls(() => queue.enqueueNoop()),
-      bulkPerSecond: await bulkRate(() => queue.enqueueNoops(1_000)),
+      bulkPerSecond: await bulkRate(() => queue.enqueueNoops(BULK_PER_CALL)),
     });
   }
   // The least a durable write costs: one INSERT, its own commit; in bulk,
@@ -338,8 +341,8 @@ async function measureEnqueue(
   // its jobs (an array, unnest).
   const database = databaseOf(batched);
   await database.query("CREATE TABLE insert_probe (id bigserial PRIMARY KEY, body text)");
-  const bodies = Array.from({ length: 1_000 }, () => "{}");
-  rows.unshift({
+  const bodies = Array.from({ length: BULK_PER_CALL }, () => "{}");
+  const bare = {
     label: "INSERT … RETURNING",
     singleP50Ms: await timeCalls(() =>
       database.query("INSERT INTO insert_probe (body) VALUES ($1) RETURNING id", ["{}"]),
@@ -353,9 +356,9 @@ async function measureEnqueue(
         [bodies],
       ),
     ),
-  });
+  };
+  rows.unshift(bare);
   await database.query("DROP TABLE insert_probe");
-  const bare = rows[0];
   say(
     out,
     `Enqueue: ${settings.enqueueCalls} single calls (p50), against a bare INSERT … RETURNING ` +
@@ -367,9 +370,9 @@ async function measureEnqueue(
     rows.map((row) => [
       row.label,
       formatNumber(row.singleP50Ms),
-      formatRatio(row.singleP50Ms, bare?.singleP50Ms ?? 0),
+      formatRatio(row.singleP50Ms, bare.singleP50Ms),
       formatNumber(row.bulkPerSecond),
-      formatRatio(row.bulkPerSecond, bare?.bulkPerSecond ?? 0),
+      formatRatio(row.bulkPerSecond, bare.bulkPerSecond),
     ]),
   );
   for (const line of table) out.line(`  ${line}`);
